@@ -1,0 +1,128 @@
+"""MDM commands as typed models; the engine adds the CommandUUID and serializes the plist.
+
+Field aliases are Apple's key names, so ``model_dump(by_alias=True)`` is the ``Command``
+dictionary of the protocol. Every command is one pydantic model so it crosses Temporal as
+readable JSON and round-trips exactly (``bytes`` as base64).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mdmflow.mdm.plist import dump_xml
+
+
+class MDMCommand(BaseModel):
+    """Base of every command model: the request type plus Apple's keys as aliases."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        frozen=True,
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+        extra="forbid",
+    )
+    request_type: str = Field(alias="RequestType")
+    device_channel_only: ClassVar[bool] = False
+
+    def command_dict(self) -> dict[str, Any]:
+        """The protocol's ``Command`` dictionary (RequestType first, absent keys omitted)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="python")
+
+    def to_plist(self, command_uuid: str) -> bytes:
+        """The full command plist as enqueued to the MDM server."""
+        return dump_xml({"Command": self.command_dict(), "CommandUUID": command_uuid})
+
+
+class DeviceInformation(MDMCommand):
+    request_type: Literal["DeviceInformation"] = Field(
+        default="DeviceInformation", alias="RequestType"
+    )
+    queries: list[str] = Field(alias="Queries")
+
+
+class SecurityInfo(MDMCommand):
+    request_type: Literal["SecurityInfo"] = Field(default="SecurityInfo", alias="RequestType")
+
+
+class ProfileList(MDMCommand):
+    request_type: Literal["ProfileList"] = Field(default="ProfileList", alias="RequestType")
+    managed_only: bool | None = Field(default=None, alias="ManagedOnly")
+
+
+class InstallProfile(MDMCommand):
+    request_type: Literal["InstallProfile"] = Field(default="InstallProfile", alias="RequestType")
+    payload: bytes = Field(alias="Payload")
+
+
+class RemoveProfile(MDMCommand):
+    request_type: Literal["RemoveProfile"] = Field(default="RemoveProfile", alias="RequestType")
+    identifier: str = Field(alias="Identifier")
+
+
+class CertificateList(MDMCommand):
+    request_type: Literal["CertificateList"] = Field(
+        default="CertificateList", alias="RequestType"
+    )
+    managed_only: bool | None = Field(default=None, alias="ManagedOnly")
+
+
+class InstallApplication(MDMCommand):
+    request_type: Literal["InstallApplication"] = Field(
+        default="InstallApplication", alias="RequestType"
+    )
+    manifest_url: str | None = Field(default=None, alias="ManifestURL")
+    itunes_store_id: int | None = Field(default=None, alias="iTunesStoreID")
+    identifier: str | None = Field(default=None, alias="Identifier")
+    management_flags: int | None = Field(default=None, alias="ManagementFlags")
+
+
+class DeviceConfigured(MDMCommand):
+    request_type: Literal["DeviceConfigured"] = Field(
+        default="DeviceConfigured", alias="RequestType"
+    )
+    device_channel_only: ClassVar[bool] = True
+
+
+class DeviceLock(MDMCommand):
+    request_type: Literal["DeviceLock"] = Field(default="DeviceLock", alias="RequestType")
+    pin: str | None = Field(default=None, alias="PIN")
+    message: str | None = Field(default=None, alias="Message")
+    phone_number: str | None = Field(default=None, alias="PhoneNumber")
+    device_channel_only: ClassVar[bool] = True
+
+
+class FileVaultUnlock(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="forbid")
+    password: str | None = Field(default=None, alias="Password")
+
+
+class RotateFileVaultKey(MDMCommand):
+    request_type: Literal["RotateFileVaultKey"] = Field(
+        default="RotateFileVaultKey", alias="RequestType"
+    )
+    key_type: Literal["personal", "institutional"] = Field(alias="KeyType")
+    file_vault_unlock: FileVaultUnlock = Field(alias="FileVaultUnlock")
+    reply_encryption_certificate: bytes | None = Field(
+        default=None, alias="ReplyEncryptionCertificate"
+    )
+    new_certificate: bytes | None = Field(default=None, alias="NewCertificate")
+    device_channel_only: ClassVar[bool] = True
+
+
+type AnyCommand = Annotated[
+    DeviceInformation
+    | SecurityInfo
+    | ProfileList
+    | InstallProfile
+    | RemoveProfile
+    | CertificateList
+    | InstallApplication
+    | DeviceConfigured
+    | DeviceLock
+    | RotateFileVaultKey,
+    Field(discriminator="request_type"),
+]
+"""Every command a workflow can send; the discriminator keeps JSON round-trips typed."""

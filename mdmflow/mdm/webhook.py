@@ -1,0 +1,85 @@
+"""The MicroMDM-style webhook body NanoMDM and MicroMDM post, as strict pydantic models.
+
+Unknown fields are ignored (NanoCMD does the same). ``raw_payload`` is base64 of the exact body
+the device sent; it is decoded strictly so a corrupt body is a 400, never a silent loss.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+CONNECT_TOPIC = "mdm.Connect"
+
+
+def _strict_b64(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError("raw_payload must be a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("raw_payload is not valid base64") from None
+
+
+def _params(value: object) -> object:
+    return {} if value is None else value
+
+
+type RawPayload = Annotated[bytes, BeforeValidator(_strict_b64)]
+type URLParams = Annotated[dict[str, str], BeforeValidator(_params)]
+
+
+class EnrollmentIDs(BaseModel):
+    """NanoMDM's ``ids`` object: the channel-precise enrollment ID (``UDID:UserID`` for users)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    id: str
+    type: str = ""
+    parent_id: str | None = None
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    udid: str = ""
+    enrollment_id: str = ""
+    url_params: URLParams = Field(default_factory=dict)
+    raw_payload: RawPayload
+    ids: EnrollmentIDs | None = None
+
+    @property
+    def target_id(self) -> str:
+        """The enrollment ID commands were enqueued to: ``ids.id``, else UDID, else EnrollmentID."""
+        if self.ids is not None and self.ids.id:
+            return self.ids.id
+        return self.udid or self.enrollment_id
+
+
+class AcknowledgeEvent(_EventBase):
+    status: str
+    command_uuid: str = ""
+
+
+class CheckinEvent(_EventBase):
+    token_update_tally: int | None = None
+
+
+class WebhookEvent(BaseModel):
+    """One webhook POST."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    topic: str = Field(min_length=1)
+    event_id: str = ""
+    created_at: datetime | None = None
+    acknowledge_event: AcknowledgeEvent | None = None
+    checkin_event: CheckinEvent | None = None
+
+    @field_validator("topic")
+    @classmethod
+    def _mdm_topic(cls, value: str) -> str:
+        if not value.startswith("mdm."):
+            raise ValueError(f"topic {value!r} does not start with 'mdm.'")
+        return value

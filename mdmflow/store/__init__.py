@@ -1,0 +1,1 @@
+"""The app database: schema, migrations and one repository per kind of record."""

@@ -1,0 +1,108 @@
+"""Open the app database (SQLite with WAL, or PostgreSQL) and bring its schema up to date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from sqlalchemy import Connection, event, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from mdmflow.store.schema import command_routes, report_payloads, schema_migrations
+
+
+class DatabaseError(Exception):
+    """The database URL is unusable or the database cannot be reached."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _v1(conn: Connection) -> None:
+    command_routes.create(conn)
+    report_payloads.create(conn)
+
+
+MIGRATIONS: Sequence[Migration] = (
+    Migration(1, "command routes and stored report payloads", _v1),
+)
+
+
+class Database:
+    """One async engine per process; repositories take it in their constructor."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @classmethod
+    async def open(cls, url: str) -> Self:
+        """Connect, enable WAL for SQLite, and apply pending migrations."""
+        try:
+            parsed = make_url(url)
+        except Exception as exc:
+            raise DatabaseError(f"MDMFLOW_DATABASE_URL is not a database URL: {exc}") from None
+        kwargs: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        try:
+            engine = create_async_engine(url, **kwargs)
+        except Exception as exc:
+            raise DatabaseError(f"cannot use database URL: {exc}") from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        db = cls(engine)
+        try:
+            await db.migrate()
+        except Exception as exc:
+            await engine.dispose()
+            raise DatabaseError(f"cannot open the app database: {exc}") from exc
+        return db
+
+    async def migrate(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_migrate)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _migrate(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(728190)"))
+    schema_migrations.create(conn, checkfirst=True)
+    applied = set(conn.execute(select(schema_migrations.c.version)).scalars())
+    for migration in MIGRATIONS:
+        if migration.version in applied:
+            continue
+        migration.apply(conn)
+        conn.execute(
+            insert(schema_migrations).values(
+                version=migration.version,
+                description=migration.description,
+                applied_at=dt.datetime.now(dt.UTC),
+            )
+        )

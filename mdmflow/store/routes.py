@@ -1,0 +1,70 @@
+"""Command routes: which workflow waits for the report of (enrollment ID, command UUID).
+
+Written by the enqueue activity *before* the MDM server sees the command, so a report can never
+arrive for a command the bridge cannot route.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import and_, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from mdmflow.store.database import Database
+from mdmflow.store.schema import command_routes
+
+
+class Route(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    enrollment_id: str
+    command_uuid: str
+    workflow_id: str
+    workflow_name: str
+    request_type: str
+    step: str
+
+
+class RouteStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, routes: Sequence[Route]) -> None:
+        """Insert routes; re-recording the same (ID, UUID) on an activity retry is a no-op."""
+        if not routes:
+            return
+        now = dt.datetime.now(dt.UTC)
+        rows = [{**r.model_dump(), "created_at": now} for r in routes]
+        insert_fn = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+        stmt = insert_fn(command_routes).values(rows).on_conflict_do_nothing(
+            index_elements=["enrollment_id", "command_uuid"]
+        )
+        async with self._db.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def lookup(self, enrollment_id: str, command_uuid: str) -> Route | None:
+        stmt = select(command_routes).where(
+            and_(
+                command_routes.c.enrollment_id == enrollment_id,
+                command_routes.c.command_uuid == command_uuid,
+            )
+        )
+        async with self._db.engine.connect() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        return Route.model_validate({k: row[k] for k in Route.model_fields})
+
+    async def forget(self, enrollment_id: str, command_uuid: str) -> None:
+        """Drop a route once its command has a final answer (later duplicates are then ignored)."""
+        stmt = delete(command_routes).where(
+            and_(
+                command_routes.c.enrollment_id == enrollment_id,
+                command_routes.c.command_uuid == command_uuid,
+            )
+        )
+        async with self._db.engine.begin() as conn:
+            await conn.execute(stmt)

@@ -1,0 +1,35 @@
+"""Tables of the app database. Later migrations add tables; they never change a released one."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("description", String(200), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+command_routes = Table(
+    "command_routes",
+    metadata,
+    Column("enrollment_id", String(255), primary_key=True),
+    Column("command_uuid", String(255), primary_key=True),
+    Column("workflow_id", String(1024), nullable=False),
+    Column("workflow_name", String(255), nullable=False),
+    Column("request_type", String(255), nullable=False),
+    Column("step", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+report_payloads = Table(
+    "report_payloads",
+    metadata,
+    Column("ref", String(600), primary_key=True),
+    Column("payload_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,124 @@
+"""The engine's typed messages: workflow start, command report signal, step result, status.
+
+Each is one pydantic model so it reads as JSON in the Web UI and the ``temporal`` CLI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mdmflow.mdm.plist import JsonValue
+from mdmflow.mdm.reports import CommandStatus, ErrorChainItem
+from mdmflow.mdm.responses import ResponseModel
+
+COMMAND_REPORT_SIGNAL = "mdm_command_report"
+STATUS_QUERY = "status"
+
+R = TypeVar("R", bound=ResponseModel)
+
+
+class StepError(Exception):
+    """A step result lacks what the workflow needs (a missing command, an unparsable payload)."""
+
+
+class WorkflowStart(BaseModel):
+    """The input of every MDM workflow: one enrollment ID and NanoCMD's start context.
+
+    ``temporal workflow start --type io.micromdm.wf.devinfolog.v1 --input '{"enrollment_id":"X"}'``
+    is a complete start; the bridge and ``mdmflow start`` also fill the instance ID.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    enrollment_id: str = Field(min_length=1)
+    instance_id: str = ""
+    context: str = ""
+    url_params: dict[str, str] = Field(default_factory=dict)
+
+
+class CommandReport(BaseModel):
+    """Signal: one device report for a command this workflow enqueued (routed by UUID)."""
+
+    model_config = ConfigDict(frozen=True)
+    command_uuid: str
+    enrollment_id: str
+    status: CommandStatus
+    request_type: str = ""
+    error_chain: list[ErrorChainItem] = Field(default_factory=list)
+    payload: dict[str, JsonValue] | None = None
+    payload_ref: str | None = None
+    url_params: dict[str, str] = Field(default_factory=dict)
+
+
+class CommandResult(BaseModel):
+    """The outcome of one command of a step; ``status`` is None when the device never answered."""
+
+    model_config = ConfigDict(frozen=True)
+    command_uuid: str
+    request_type: str
+    status: CommandStatus | None = None
+    error_chain: list[ErrorChainItem] = Field(default_factory=list)
+    payload: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.status is CommandStatus.ACKNOWLEDGED
+
+    def response(self, model: type[R]) -> R:
+        """The payload as a typed response model; :class:`StepError` if it does not fit."""
+        try:
+            return model.model_validate(self.payload)
+        except ValueError as exc:
+            raise StepError(
+                f"{self.request_type} report {self.command_uuid} does not fit "
+                f"{model.__name__}: {exc}"
+            ) from None
+
+
+class StepResult(BaseModel):
+    """What a step hands back to its workflow, for one enrollment ID."""
+
+    model_config = ConfigDict(frozen=True)
+    step: str
+    enrollment_id: str
+    commands: list[CommandResult]
+    url_params: dict[str, str] = Field(default_factory=dict)
+    timed_out: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return not self.timed_out
+
+    def of_type(self, request_type: str) -> CommandResult:
+        """The single command of that request type in this step."""
+        found = [c for c in self.commands if c.request_type == request_type]
+        if len(found) != 1:
+            raise StepError(f"step {self.step!r} has {len(found)} {request_type} commands")
+        return found[0]
+
+    def response(self, request_type: str, model: type[R]) -> R:
+        return self.of_type(request_type).response(model)
+
+
+class OutstandingCommand(BaseModel):
+    command_uuid: str
+    request_type: str
+    last_status: CommandStatus | None = None
+
+
+class WorkflowStatus(BaseModel):
+    """Answer of the ``status`` query; the Web UI's current details say the same in markdown."""
+
+    workflow: str
+    enrollment_id: str
+    instance_id: str
+    step: str | None = None
+    step_started_at: datetime | None = None
+    outstanding: list[OutstandingCommand] = Field(default_factory=list)
+    steps_completed: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def empty(cls, workflow: str) -> Self:
+        return cls(workflow=workflow, enrollment_id="", instance_id="")

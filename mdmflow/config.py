@@ -93,6 +93,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        name = f"MDMFLOW_{where.upper()}" if first["loc"] else where
+        if not first["loc"]:  # a cross-field check; its message names the settings involved
+            raise ConfigError(
+                f"invalid settings: {first['msg'].removeprefix('Value error, ')}"
+            ) from None
+        name = "MDMFLOW_" + ".".join(str(p) for p in first["loc"]).upper()
         raise ConfigError(f"invalid setting {name}: {first['msg']}") from None

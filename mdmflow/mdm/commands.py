@@ -63,10 +63,13 @@ class RemoveProfile(MDMCommand):
 
 
 class CertificateList(MDMCommand):
-    request_type: Literal["CertificateList"] = Field(
-        default="CertificateList", alias="RequestType"
-    )
+    request_type: Literal["CertificateList"] = Field(default="CertificateList", alias="RequestType")
     managed_only: bool | None = Field(default=None, alias="ManagedOnly")
+
+
+class InstallApplicationOptions(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="forbid")
+    purchase_method: int | None = Field(default=None, alias="PurchaseMethod")
 
 
 class InstallApplication(MDMCommand):
@@ -77,6 +80,7 @@ class InstallApplication(MDMCommand):
     itunes_store_id: int | None = Field(default=None, alias="iTunesStoreID")
     identifier: str | None = Field(default=None, alias="Identifier")
     management_flags: int | None = Field(default=None, alias="ManagementFlags")
+    options: InstallApplicationOptions | None = Field(default=None, alias="Options")
 
 
 class DeviceConfigured(MDMCommand):
@@ -112,7 +116,7 @@ class RotateFileVaultKey(MDMCommand):
     device_channel_only: ClassVar[bool] = True
 
 
-type AnyCommand = Annotated[
+AnyCommand = Annotated[
     DeviceInformation
     | SecurityInfo
     | ProfileList

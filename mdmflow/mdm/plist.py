@@ -13,7 +13,9 @@ import plistlib
 from collections.abc import Mapping
 from typing import Any
 
-type JsonValue = str | int | float | bool | None | list[JsonValue] | dict[str, JsonValue]
+from pydantic import JsonValue
+
+__all__ = ["JsonValue", "PlistError", "dump_xml", "load_dict", "to_json_safe"]
 
 
 class PlistError(ValueError):
@@ -45,9 +47,8 @@ def to_json_safe(value: Any) -> JsonValue:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.isoformat()
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return aware.isoformat()
     if isinstance(value, dict):
         return {str(k): to_json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -100,9 +100,7 @@ class ParsedReport(BaseModel):
         except ValidationError as exc:
             raise ReportError(f"report ErrorChain is malformed: {exc.errors()[0]['msg']}") from None
         try:
-            payload = {
-                k: to_json_safe(v) for k, v in body.items() if k not in ENVELOPE_KEYS
-            }
+            payload = {k: to_json_safe(v) for k, v in body.items() if k not in ENVELOPE_KEYS}
         except PlistError as exc:
             raise ReportError(str(exc)) from None
         return cls(

@@ -29,8 +29,8 @@ def _params(value: object) -> object:
     return {} if value is None else value
 
 
-type RawPayload = Annotated[bytes, BeforeValidator(_strict_b64)]
-type URLParams = Annotated[dict[str, str], BeforeValidator(_params)]
+RawPayload = Annotated[bytes, BeforeValidator(_strict_b64)]
+URLParams = Annotated[dict[str, str], BeforeValidator(_params)]
 
 
 class EnrollmentIDs(BaseModel):

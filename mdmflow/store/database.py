@@ -31,9 +31,7 @@ def _v1(conn: Connection) -> None:
     report_payloads.create(conn)
 
 
-MIGRATIONS: Sequence[Migration] = (
-    Migration(1, "command routes and stored report payloads", _v1),
-)
+MIGRATIONS: Sequence[Migration] = (Migration(1, "command routes and stored report payloads", _v1),)
 
 
 class Database:
@@ -84,15 +82,37 @@ class Database:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+    try:
+        cursor.execute("PRAGMA busy_timeout=30000")
+        _enable_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _enable_wal(cursor: Any, attempts: int = 100) -> None:
+    # Two connections switching a new file to WAL at once can deadlock on the file lock; SQLite
+    # then answers one "database is locked" without waiting. The other one completes the switch,
+    # and the loser's next read of the mode waits for it (busy_timeout) and finds WAL.
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
 
 
 def _migrate(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(728190)"))
+    elif conn.dialect.name == "sqlite":
+        # The sqlite3 driver runs DDL outside any transaction; take the write lock up front so
+        # concurrent openers wait (busy_timeout) instead of racing to create the same tables.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
     schema_migrations.create(conn, checkfirst=True)
     applied = set(conn.execute(select(schema_migrations.c.version)).scalars())
     for migration in MIGRATIONS:

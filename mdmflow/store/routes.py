@@ -39,8 +39,10 @@ class RouteStore:
         now = dt.datetime.now(dt.UTC)
         rows = [{**r.model_dump(), "created_at": now} for r in routes]
         insert_fn = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
-        stmt = insert_fn(command_routes).values(rows).on_conflict_do_nothing(
-            index_elements=["enrollment_id", "command_uuid"]
+        stmt = (
+            insert_fn(command_routes)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["enrollment_id", "command_uuid"])
         )
         async with self._db.engine.begin() as conn:
             await conn.execute(stmt)

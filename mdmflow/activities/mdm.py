@@ -1,0 +1,112 @@
+"""The engine's activities: record routes and enqueue a step, push, read engine settings.
+
+An enqueue activity is retried with the same command UUIDs (minted in the workflow), so a
+retry re-sends the same commands and the MDM server's duplicate answer counts as success.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from mdmflow.activities.mdm_client import MDMClient, MDMRejectedError, MDMServerError
+from mdmflow.activities.models import (
+    ENGINE_SETTINGS_ACTIVITY,
+    ENQUEUE_ACTIVITY,
+    LOAD_PAYLOAD_ACTIVITY,
+    PUSH_ACTIVITY,
+    EngineSettings,
+    EnqueueStep,
+    PayloadRef,
+    PushRequest,
+    StoredPayload,
+)
+from mdmflow.store.payloads import PayloadNotFoundError, PayloadStore
+from mdmflow.store.routes import Route, RouteStore
+
+log = logging.getLogger(__name__)
+
+MDM_REJECTED = "MDMRejected"
+
+
+class MDMActivities:
+    """Activities bound to one worker's MDM client and app database."""
+
+    def __init__(
+        self,
+        client: MDMClient,
+        routes: RouteStore,
+        payloads: PayloadStore,
+        engine_settings: EngineSettings,
+    ) -> None:
+        self._client = client
+        self._routes = routes
+        self._payloads = payloads
+        self._engine_settings = engine_settings
+
+    def all(self) -> list[Callable[..., Awaitable[Any]]]:
+        """Every activity of this class, for the worker's registration."""
+        return [self.engine_settings, self.enqueue_step, self.push, self.load_report_payload]
+
+    @activity.defn(name=ENGINE_SETTINGS_ACTIVITY)
+    async def engine_settings(self) -> EngineSettings:
+        return self._engine_settings
+
+    @activity.defn(name=ENQUEUE_ACTIVITY)
+    async def enqueue_step(self, req: EnqueueStep) -> None:
+        await self._routes.record(
+            [
+                Route(
+                    enrollment_id=eid,
+                    command_uuid=qc.command_uuid,
+                    workflow_id=req.workflow_id,
+                    workflow_name=req.workflow_name,
+                    request_type=qc.command.request_type,
+                    step=req.step,
+                )
+                for eid in req.enrollment_ids
+                for qc in req.commands
+            ]
+        )
+        try:
+            for qc in req.commands:
+                await self._client.enqueue(
+                    req.enrollment_ids, qc.command_uuid, qc.command.to_plist(qc.command_uuid)
+                )
+                log.info(
+                    "enqueued command",
+                    extra={
+                        "command_uuid": qc.command_uuid,
+                        "request_type": qc.command.request_type,
+                        "workflow_id": req.workflow_id,
+                        "step": req.step,
+                        "enrollment_id": req.enrollment_ids[0],
+                        "count": len(req.enrollment_ids),
+                    },
+                )
+            if not self._client.pushes_on_enqueue:
+                await self._client.push(req.enrollment_ids)
+        except MDMRejectedError as exc:
+            raise ApplicationError(str(exc), type=MDM_REJECTED, non_retryable=True) from None
+        except MDMServerError as exc:
+            raise ApplicationError(str(exc), type="MDMServerUnavailable") from None
+
+    @activity.defn(name=PUSH_ACTIVITY)
+    async def push(self, req: PushRequest) -> None:
+        try:
+            await self._client.push(req.enrollment_ids)
+        except MDMRejectedError as exc:
+            raise ApplicationError(str(exc), type=MDM_REJECTED, non_retryable=True) from None
+        except MDMServerError as exc:
+            raise ApplicationError(str(exc), type="MDMServerUnavailable") from None
+
+    @activity.defn(name=LOAD_PAYLOAD_ACTIVITY)
+    async def load_report_payload(self, ref: PayloadRef) -> StoredPayload:
+        try:
+            return StoredPayload(payload=await self._payloads.get(ref.ref))
+        except PayloadNotFoundError as exc:
+            raise ApplicationError(str(exc), type="PayloadNotFound", non_retryable=True) from None

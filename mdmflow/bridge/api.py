@@ -1,0 +1,44 @@
+"""NanoCMD's ``/v1`` API on Temporal: thin handlers that call one function each."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from mdmflow.bridge.auth import BasicAuth
+from mdmflow.bridge.state import BridgeState
+from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
+from mdmflow.workflows.registry import UnknownWorkflowError
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def v1_router(api_key: str) -> APIRouter:
+    router = APIRouter(prefix="/v1", dependencies=[Depends(BasicAuth(api_key))])
+
+    @router.post("/workflow/{name}/start")
+    async def start_workflow(
+        name: str,
+        request: Request,
+        ids: Annotated[list[str], Query(alias="id")] = [],  # noqa: B006
+        context: str = "",
+    ) -> JSONResponse:
+        """Start workflow ``name`` on every ``id``; one instance ID covers them all."""
+        state: BridgeState = request.app.state.bridge
+        try:
+            outcome = await start_workflows(
+                state.client, state.settings.task_queue, name, ids, context
+            )
+        except UnknownWorkflowError as exc:
+            return error(400, str(exc))
+        except StartError as exc:
+            return error(400, str(exc))
+        except AllAlreadyRunningError as exc:
+            return error(409, str(exc))
+        return JSONResponse(outcome.model_dump())
+
+    return router

@@ -1,0 +1,81 @@
+"""Build the bridge's ASGI app: ``/webhook``, ``/v1`` (when an API key is set), ``/version``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from starlette.types import ASGIApp
+from temporalio.client import Client
+
+from mdmflow import __version__
+from mdmflow.bridge.api import error, v1_router
+from mdmflow.bridge.state import BridgeState
+from mdmflow.bridge.webhook import TemporalUnavailable, WebhookHandler, WebhookRejected
+from mdmflow.config import Settings
+from mdmflow.store.database import Database
+from mdmflow.store.payloads import PayloadStore
+from mdmflow.store.routes import RouteStore
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, client: Client, db: Database) -> ASGIApp:
+    """The bridge app, traced: each request is a server span joining the caller's trace."""
+    app = FastAPI(title="mdmflow bridge", version=__version__, docs_url=None, redoc_url=None)
+    app.state.bridge = BridgeState(
+        settings=settings,
+        client=client,
+        db=db,
+        webhook=WebhookHandler(
+            client, RouteStore(db), PayloadStore(db), settings.inline_result_bytes
+        ),
+    )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return error(400, f"{where}: {first['msg']}")
+
+    @app.get("/version")
+    async def version() -> dict[str, str]:
+        return {"version": __version__}
+
+    @app.get("/healthz")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/webhook")
+    async def webhook(request: Request) -> Response:
+        """Route one MDM server event; 200 unless the body is bad or Temporal is down."""
+        state: BridgeState = request.app.state.bridge
+        limit = state.settings.max_webhook_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return error(413, f"webhook body over {limit} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                return error(413, f"webhook body over {limit} bytes")
+        try:
+            await state.webhook.handle(bytes(body))
+        except WebhookRejected as exc:
+            log.warning("rejected webhook", extra={"reason": str(exc)})
+            return error(400, str(exc))
+        except TemporalUnavailable as exc:
+            log.error("webhook not delivered", extra={"reason": str(exc)})
+            return error(503, str(exc))
+        return Response(status_code=200)
+
+    if settings.api_key:
+        app.include_router(v1_router(settings.api_key))
+    return OpenTelemetryMiddleware(app)

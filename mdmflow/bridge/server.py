@@ -1,0 +1,31 @@
+"""Run the bridge on ``MDMFLOW_LISTEN`` until cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from temporalio.client import Client
+
+from mdmflow.bridge.app import create_app
+from mdmflow.config import Settings
+from mdmflow.httpserver import serve_app
+from mdmflow.store.database import Database
+
+
+@contextlib.asynccontextmanager
+async def running_bridge(settings: Settings, client: Client) -> AsyncIterator[str]:
+    """Serve the bridge for the duration of the block; yields its base URL."""
+    db = await Database.open(settings.resolved_database_url)
+    try:
+        app = create_app(settings, client, db)
+        async with serve_app(app, settings.listen_host, settings.listen_port) as url:
+            yield url
+    finally:
+        await db.close()
+
+
+async def run_bridge(settings: Settings, client: Client) -> None:
+    async with running_bridge(settings, client):
+        await asyncio.Event().wait()

@@ -1,0 +1,137 @@
+"""Turn one webhook body into a signal to the workflow that enqueued the command.
+
+Everything a caller can get wrong is a :class:`WebhookRejected` with the reason (HTTP 400).
+Reports for commands no workflow waits for (foreign, late, finished) are ignored: the MDM
+server must not retry them, and NanoCMD answers them 200 too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from enum import StrEnum
+
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from mdmflow.mdm.reports import CommandStatus, ParsedReport, ReportError
+from mdmflow.mdm.webhook import CONNECT_TOPIC, AcknowledgeEvent, WebhookEvent
+from mdmflow.store.payloads import PayloadStore
+from mdmflow.store.routes import RouteStore
+from mdmflow.workflows.models import COMMAND_REPORT_SIGNAL, CommandReport
+
+log = logging.getLogger(__name__)
+
+
+class WebhookRejected(ValueError):
+    """The body is not a usable webhook; the message is returned to the sender."""
+
+
+class TemporalUnavailable(RuntimeError):
+    """The report was valid but Temporal did not take the signal; the sender should retry."""
+
+
+class WebhookOutcome(StrEnum):
+    SIGNALLED = "signalled"
+    UNROUTED = "unrouted"
+    WORKFLOW_GONE = "workflow_gone"
+    IDLE = "idle"
+    CHECKIN = "checkin"
+
+
+class WebhookHandler:
+    def __init__(
+        self, client: Client, routes: RouteStore, payloads: PayloadStore, inline_limit: int
+    ) -> None:
+        self._client = client
+        self._routes = routes
+        self._payloads = payloads
+        self._inline_limit = inline_limit
+
+    async def handle(self, body: bytes) -> WebhookOutcome:
+        event = parse_event(body)
+        if event.topic != CONNECT_TOPIC:
+            if event.checkin_event is None:
+                raise WebhookRejected(f"{event.topic} webhook has no checkin_event")
+            return WebhookOutcome.CHECKIN
+        ack = event.acknowledge_event
+        if ack is None:
+            raise WebhookRejected("mdm.Connect webhook has no acknowledge_event")
+        if ack.status == CommandStatus.IDLE:
+            return WebhookOutcome.IDLE
+        return await self._route_report(ack)
+
+    async def _route_report(self, ack: AcknowledgeEvent) -> WebhookOutcome:
+        try:
+            report = ParsedReport.from_plist(ack.raw_payload)
+        except ReportError as exc:
+            raise WebhookRejected(f"raw_payload: {exc}") from None
+        if not report.command_uuid:
+            raise WebhookRejected("raw_payload: report has no CommandUUID")
+        if ack.command_uuid and ack.command_uuid != report.command_uuid:
+            raise WebhookRejected(
+                f"command_uuid {ack.command_uuid!r} differs from the report's "
+                f"CommandUUID {report.command_uuid!r}"
+            )
+        target = ack.target_id
+        if not target:
+            raise WebhookRejected("acknowledge_event has no udid, enrollment_id or ids.id")
+        route = await self._routes.lookup(target, report.command_uuid)
+        fields = {"enrollment_id": target, "command_uuid": report.command_uuid}
+        if route is None:
+            log.info("ignoring report for an unknown command", extra=fields)
+            return WebhookOutcome.UNROUTED
+        signal = await self._signal_payload(route.request_type, target, report, ack.url_params)
+        try:
+            await self._client.get_workflow_handle(route.workflow_id).signal(
+                COMMAND_REPORT_SIGNAL, signal
+            )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                log.info(
+                    "ignoring report for a finished workflow",
+                    extra={**fields, "workflow_id": route.workflow_id},
+                )
+                await self._routes.forget(target, report.command_uuid)
+                return WebhookOutcome.WORKFLOW_GONE
+            raise TemporalUnavailable(f"Temporal did not accept the signal: {exc.message}") from exc
+        if report.status.is_final:
+            await self._routes.forget(target, report.command_uuid)
+        log.info(
+            "routed report",
+            extra={**fields, "workflow_id": route.workflow_id, "status": report.status.value},
+        )
+        return WebhookOutcome.SIGNALLED
+
+    async def _signal_payload(
+        self, request_type: str, target: str, report: ParsedReport, params: dict[str, str]
+    ) -> CommandReport:
+        """Big payloads go to the app database so workflow histories stay small."""
+        payload = report.payload
+        ref = None
+        if len(json.dumps(payload)) > self._inline_limit:
+            ref = PayloadStore.ref_for(target, report.command_uuid)
+            await self._payloads.put(ref, payload)
+            payload = {}
+        return CommandReport(
+            command_uuid=report.command_uuid,
+            enrollment_id=target,
+            status=report.status,
+            request_type=request_type,
+            error_chain=report.error_chain,
+            payload=None if ref else payload,
+            payload_ref=ref,
+            url_params=params,
+        )
+
+
+def parse_event(body: bytes) -> WebhookEvent:
+    if not body.strip():
+        raise WebhookRejected("empty body; expected a webhook JSON object")
+    try:
+        return WebhookEvent.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise WebhookRejected(f"{where}: {first['msg']}" if where else first["msg"]) from None

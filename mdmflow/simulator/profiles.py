@@ -1,0 +1,113 @@
+"""Configuration profiles on a simulated device: reading InstallProfile payloads, listing them.
+
+The raw bytes a server sent are kept, so a ProfileList answer is derived from exactly what was
+installed (its PayloadIdentifier/PayloadUUID are what NanoCMD-style workflows compare).
+"""
+
+from __future__ import annotations
+
+import plistlib
+from dataclasses import dataclass
+from typing import Any
+
+from mdmflow.mdm.plist import PlistError, load_dict
+
+_CONTENT_KEYS = (
+    "PayloadType",
+    "PayloadVersion",
+    "PayloadIdentifier",
+    "PayloadUUID",
+    "PayloadDisplayName",
+    "PayloadDescription",
+    "PayloadOrganization",
+)
+_PROFILE_KEYS = (
+    "PayloadIdentifier",
+    "PayloadUUID",
+    "PayloadDisplayName",
+    "PayloadVersion",
+    "PayloadOrganization",
+    "PayloadDescription",
+)
+
+
+class ProfileError(ValueError):
+    """The InstallProfile payload is not a profile the device can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledProfile:
+    """A profile on the device; ``managed`` means an MDM InstallProfile put it there."""
+
+    identifier: str
+    uuid: str
+    display_name: str
+    raw: bytes
+    managed: bool
+
+
+def read_profile(payload: bytes, *, managed: bool) -> InstalledProfile:
+    """Parse an InstallProfile ``Payload`` (plain or CMS-signed) into an installable profile."""
+    body = _load(payload)
+    identifier = body.get("PayloadIdentifier")
+    uuid = body.get("PayloadUUID")
+    if not isinstance(identifier, str) or not identifier:
+        raise ProfileError("profile has no PayloadIdentifier")
+    if not isinstance(uuid, str) or not uuid:
+        raise ProfileError("profile has no PayloadUUID")
+    name = body.get("PayloadDisplayName")
+    return InstalledProfile(
+        identifier=identifier,
+        uuid=uuid,
+        display_name=name if isinstance(name, str) else "",
+        raw=payload,
+        managed=managed,
+    )
+
+
+def build_profile(
+    identifier: str, uuid: str, display_name: str, content: list[dict[str, Any]]
+) -> bytes:
+    """A .mobileconfig as a server would send it (used for a fleet's pre-installed profiles)."""
+    return plistlib.dumps(
+        {
+            "PayloadContent": content,
+            "PayloadDisplayName": display_name,
+            "PayloadIdentifier": identifier,
+            "PayloadType": "Configuration",
+            "PayloadUUID": uuid,
+            "PayloadVersion": 1,
+        }
+    )
+
+
+def profile_list_item(profile: InstalledProfile, *, ios: bool) -> dict[str, Any]:
+    """One ProfileList entry; ``IsManaged`` is an iOS-only key (Apple's profile.list.yaml)."""
+    body = _load(profile.raw)
+    item: dict[str, Any] = {key: body[key] for key in _PROFILE_KEYS if key in body}
+    item["PayloadRemovalDisallowed"] = bool(body.get("PayloadRemovalDisallowed", False))
+    item["HasRemovalPasscode"] = False
+    item["IsEncrypted"] = False
+    item["PayloadContent"] = [
+        {key: payload[key] for key in _CONTENT_KEYS if key in payload}
+        for payload in body.get("PayloadContent") or []
+        if isinstance(payload, dict)
+    ]
+    if ios:
+        item["IsManaged"] = profile.managed
+    return item
+
+
+def _load(payload: bytes) -> dict[str, Any]:
+    """Plist bytes, or the plist inside a CMS envelope (signed profiles embed it verbatim)."""
+    try:
+        return load_dict(payload)
+    except PlistError as exc:
+        start = payload.find(b"<?xml")
+        end = payload.find(b"</plist>", start)
+        if start < 0 or end < 0:
+            raise ProfileError(str(exc)) from None
+        try:
+            return load_dict(payload[start : end + len(b"</plist>")])
+        except PlistError as inner:
+            raise ProfileError(str(inner)) from None

@@ -1,0 +1,285 @@
+"""The simulated MDM server's core: enrollments, queues, pushes and device sessions.
+
+Idle devices cost nothing: a push starts one asyncio task that plays the device's session
+(take queued commands in order, answer each, post each report to the webhook, then post Idle)
+and ends. All reports leave through one pooled ``httpx.AsyncClient``, so a fleet of thousands
+is bounded by ``webhook_connections``, not by sockets or tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import plistlib
+import random
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from mdmflow.mdm.reports import CommandStatus
+from mdmflow.simulator import responses, webhook
+from mdmflow.simulator.config import SimulatorConfig
+from mdmflow.simulator.devices import SimulatedDevice, SimulatedUser, generate_fleet
+from mdmflow.simulator.queue import CommandQueue, QueuedCommand
+from mdmflow.simulator.responses import Answer, RotateHook
+
+log = logging.getLogger(__name__)
+
+PUSH_MISSING = "push data missing for id"
+
+
+class UnknownEnrollmentError(LookupError):
+    """No enrollment has this ID."""
+
+    def __init__(self, enrollment_id: str) -> None:
+        super().__init__(f"unknown enrollment id: {enrollment_id}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class PushError(RuntimeError):
+    """The enrollment cannot be pushed (unknown, or no push token yet: not enrolled)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One API request as the server received it (tests assert on nopush, chunking, pushes)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: bytes
+
+
+@dataclass(slots=True)
+class SimulatorStats:
+    commands_enqueued: int = 0
+    pushes: int = 0
+    sessions: int = 0
+    reports: Counter[str] = field(default_factory=Counter)
+    """Reports the webhook accepted, by Status (Idle included)."""
+    webhook_failures: int = 0
+
+
+@dataclass(slots=True)
+class _Channel:
+    """One enrollment: the device channel (id = UDID) or a user channel (``UDID:UserID``)."""
+
+    id: str
+    device: SimulatedDevice
+    user: SimulatedUser | None
+    queue: CommandQueue = field(default_factory=CommandQueue)
+    busy: bool = False
+    again: bool = False
+
+
+class Simulator:
+    """A fake NanoMDM/MicroMDM server with its fleet; serve it with ``run_simulator``."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        self.not_now_rate = config.not_now_rate
+        self.error_rate = config.error_rate
+        self.latency_ms = config.latency_ms
+        self.rotate_hook: RotateHook | None = None
+        self.fleet = generate_fleet(config.devices, config.seed, ios_ratio=config.ios_ratio)
+        self.requests: list[RecordedRequest] = []
+        self.stats = SimulatorStats()
+        self._rng = random.Random(config.seed)
+        self._channels: dict[str, _Channel] = {}
+        for device in self.fleet:
+            self._channels[device.udid] = _Channel(device.udid, device, None)
+            if device.user_enrollment_id is not None:
+                self._channels[device.user_enrollment_id] = _Channel(
+                    device.user_enrollment_id, device, device.user
+                )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._busy = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+        limits = httpx.Limits(
+            max_connections=config.webhook_connections,
+            max_keepalive_connections=config.webhook_connections,
+        )
+        # pool=None: with thousands of sessions, waiting for a free connection is expected.
+        timeout = httpx.Timeout(30.0, pool=None)
+        self._http = httpx.AsyncClient(limits=limits, timeout=timeout)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop running sessions (their reports are lost, like devices going offline)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._http.aclose()
+
+    def enqueue_url(self, base_url: str) -> str:
+        """The enqueue base a client appends IDs to (NanoCMD's ``-enqueue-url``)."""
+        path = "/v1/enqueue/" if self.config.mode == "nanomdm" else "/v1/commands/"
+        return base_url.rstrip("/") + path
+
+    def push_url(self, base_url: str) -> str:
+        """The push base a client appends IDs to; MicroMDM's is the GET-able ``/push/``."""
+        path = "/v1/push/" if self.config.mode == "nanomdm" else "/push/"
+        return base_url.rstrip("/") + path
+
+    # -- fleet -------------------------------------------------------------------------------
+
+    def enrollment_ids(self) -> list[str]:
+        """Device-channel IDs (UDIDs) in fleet order; see ``user_enrollment_id`` for users."""
+        return [device.udid for device in self.fleet]
+
+    def device(self, enrollment_id: str) -> SimulatedDevice:
+        """The device behind a device- or user-channel enrollment ID."""
+        return self._channel(enrollment_id).device
+
+    def queued(self, enrollment_id: str) -> list[QueuedCommand]:
+        return list(self._channel(enrollment_id).queue)
+
+    def clear_queue(self, enrollment_id: str) -> None:
+        self._channel(enrollment_id).queue.clear()
+
+    def _channel(self, enrollment_id: str) -> _Channel:
+        channel = self._channels.get(enrollment_id)
+        if channel is None:
+            raise UnknownEnrollmentError(enrollment_id)
+        return channel
+
+    # -- server side ---------------------------------------------------------------------------
+
+    def record(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
+        self.requests.append(RecordedRequest(method, path, query, body))
+
+    def reset_log(self) -> None:
+        self.requests.clear()
+
+    def enqueue(self, enrollment_id: str, command: QueuedCommand) -> None:
+        """Queue a command; raises UnknownEnrollmentError or DuplicateCommandError."""
+        self._channel(enrollment_id).queue.add(command)
+        self.stats.commands_enqueued += 1
+
+    def push(self, enrollment_id: str) -> str:
+        """Wake the enrollment's device like an APNs push; returns the push's apns-id."""
+        channel = self._channels.get(enrollment_id)
+        if channel is None or not channel.device.enrolled:
+            raise PushError(PUSH_MISSING)
+        self.stats.pushes += 1
+        self._wake(channel)
+        return self._new_uuid()
+
+    async def wait_until_quiet(self) -> None:
+        """Resolve once no session runs and none is pending (a push during a session)."""
+        await self._quiet.wait()
+
+    # -- device sessions -----------------------------------------------------------------------
+
+    def _wake(self, channel: _Channel) -> None:
+        if channel.busy:
+            channel.again = True  # the device connects again after this session
+            return
+        channel.busy = True
+        self._busy += 1
+        self._quiet.clear()
+        task = asyncio.create_task(self._sessions(channel), name=f"mdm-session-{channel.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _sessions(self, channel: _Channel) -> None:
+        try:
+            while True:
+                channel.again = False
+                await self._session(channel)
+                if not channel.again:
+                    break
+        except Exception:
+            log.exception("simulated device session failed", extra={"enrollment_id": channel.id})
+        finally:
+            channel.busy = channel.again = False
+            self._busy -= 1
+            if self._busy == 0:
+                self._quiet.set()
+
+    async def _session(self, channel: _Channel) -> None:
+        """One device connection: every queued command (NotNow ones once), then Idle."""
+        self.stats.sessions += 1
+        not_now: set[str] = set()
+        while (command := channel.queue.next(not_now)) is not None:
+            await self._latency()
+            result = self._answer(channel, command)
+            if not await self._deliver(channel, result.report):
+                return  # the report was lost; the command stays queued for a later push
+            if result.status == CommandStatus.NOT_NOW:
+                not_now.add(command.uuid)
+                continue
+            channel.queue.finish(command.uuid)
+            if result.change is not None:
+                result.change(channel.device)
+        await self._deliver(
+            channel, responses.envelope(channel.device, CommandStatus.IDLE, user=channel.user)
+        )
+
+    def _answer(self, channel: _Channel, command: QueuedCommand) -> Answer:
+        device, user = channel.device, channel.user
+        roll = self._rng.random()
+        if roll < self.not_now_rate:
+            return Answer(responses.envelope(device, CommandStatus.NOT_NOW, command.uuid, user))
+        if roll < self.not_now_rate + self.error_rate:
+            chain = self._rng.choice(responses.SIMULATED_FAILURES)
+            return Answer(responses.error_report(device, command.uuid, chain, user))
+        return responses.answer(device, command.plist, user=user, rotate_hook=self.rotate_hook)
+
+    async def _latency(self) -> None:
+        low, high = self.latency_ms
+        if high > 0:
+            await asyncio.sleep(self._rng.uniform(low, high) / 1000)
+
+    async def _deliver(self, channel: _Channel, report: dict[str, Any]) -> bool:
+        """POST the report to the webhook; False (and counted) when it did not get through."""
+        status = str(report["Status"])
+        event = webhook.connect_event(
+            mode=self.config.mode,
+            event_id=self._new_uuid(),
+            udid=channel.device.udid,
+            enrollment_id=channel.id,
+            status=status,
+            command_uuid=str(report.get("CommandUUID", "")),
+            raw_report=plistlib.dumps(report),
+            url_params=self.config.url_params,
+        )
+        body = webhook.encode(event)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if self.config.webhook_hmac_key:
+            headers["X-Hmac-Signature"] = webhook.signature(self.config.webhook_hmac_key, body)
+        try:
+            reply = await self._http.post(self.config.webhook_url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        else:
+            if reply.status_code < 400:
+                self.stats.reports[status] += 1
+                return True
+            problem = f"HTTP {reply.status_code}"
+        self.stats.webhook_failures += 1
+        log.warning(
+            "webhook post failed",
+            extra={"enrollment_id": channel.id, "status": status, "problem": problem},
+        )
+        return False
+
+    def _new_uuid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4)).upper()

@@ -1,0 +1,60 @@
+"""The webhook body an MDM server posts for a device report, in NanoMDM or MicroMDM shape.
+
+NanoMDM adds ``ids`` (the channel-precise enrollment ID) and omits empty ``url_params``;
+MicroMDM has no ``ids`` and sends ``url_params: null``. Both carry the report's exact bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from mdmflow.mdm.webhook import CONNECT_TOPIC
+from mdmflow.simulator.config import Mode
+
+
+def connect_event(
+    *,
+    mode: Mode,
+    event_id: str,
+    udid: str,
+    enrollment_id: str,
+    status: str,
+    command_uuid: str,
+    raw_report: bytes,
+    url_params: dict[str, str],
+) -> dict[str, Any]:
+    """An ``mdm.Connect`` event; ``enrollment_id`` is the ID the command was enqueued to."""
+    ack: dict[str, Any] = {"udid": udid, "status": status}
+    if command_uuid:
+        ack["command_uuid"] = command_uuid
+    if mode == "micromdm":
+        ack["url_params"] = url_params or None
+    elif url_params:
+        ack["url_params"] = url_params
+    ack["raw_payload"] = base64.b64encode(raw_report).decode("ascii")
+    if mode == "nanomdm":
+        if enrollment_id == udid:
+            ack["ids"] = {"id": enrollment_id, "type": "Device"}
+        else:
+            ack["ids"] = {"id": enrollment_id, "type": "User", "parent_id": udid}
+    return {
+        "topic": CONNECT_TOPIC,
+        "event_id": event_id,
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "acknowledge_event": ack,
+    }
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def signature(key: str, body: bytes) -> str:
+    """NanoMDM's ``X-Hmac-Signature``: base64 of HMAC-SHA256 over the raw body."""
+    digest = hmac.new(key.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")

@@ -1,0 +1,1 @@
+"""Command-line front: start workflows (one ID or a fleet) and run the local stack."""

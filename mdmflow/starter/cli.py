@@ -1,0 +1,118 @@
+"""The ``mdmflow`` command: dev stack, worker, bridge, simulator and workflow starts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from mdmflow.config import ConfigError, Settings, load_settings
+from mdmflow.httpserver import ServerStartError
+from mdmflow.store.database import DatabaseError
+from mdmflow.telemetry import setup_logging, setup_tracing
+
+log = logging.getLogger("mdmflow")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mdmflow", description="Durable Apple MDM command workflows on Temporal."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="Temporal dev server + worker + bridge (+ simulator)")
+    dev.add_argument("--data-dir", default=None, help="state directory (default .mdmflow)")
+    dev.add_argument("--temporal-port", type=int, default=7233)
+    dev.add_argument("--ui-port", type=int, default=8233)
+    dev.add_argument(
+        "--simulate",
+        type=int,
+        default=3,
+        metavar="N",
+        help="simulated devices when no MDMFLOW_ENQUEUE_URL is set (default 3)",
+    )
+    sub.add_parser("worker", help="run the Temporal worker")
+    sub.add_parser("bridge", help="run the HTTP bridge (webhook + /v1 API)")
+    sim = sub.add_parser("simulate", help="run the MDM server simulator")
+    sim.add_argument("--devices", type=int, default=3)
+    sim.add_argument("--listen", default="127.0.0.1:9004")
+    sim.add_argument("--webhook-url", default="http://127.0.0.1:9003/webhook")
+    sim.add_argument("--micromdm", action="store_true", help="speak MicroMDM's API")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--not-now-rate", type=float, default=0.0)
+    sim.add_argument("--error-rate", type=float, default=0.0)
+    start = sub.add_parser("start", help="start a workflow on one or more enrollment IDs")
+    start.add_argument("name", help="workflow name, e.g. io.micromdm.wf.devinfolog.v1")
+    start.add_argument("--id", dest="ids", action="append", required=True, help="enrollment ID")
+    start.add_argument("--context", default="", help="the workflow's start context")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(
+            **({"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {})
+        )
+    except ConfigError as exc:
+        _die(str(exc))
+    setup_logging(settings.log_level)
+    setup_tracing(f"mdmflow-{args.command}")
+    rc = _run(_command(args, settings))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # sdk-python#300: a client process can abort while finalizing; leave without finalizers.
+    os._exit(rc)
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any, int]:
+    if args.command == "dev":
+        from mdmflow.starter.dev import run_dev
+
+        return run_dev(settings, args.temporal_port, args.ui_port, args.simulate)
+    if args.command == "worker":
+        return _with_client(settings, "worker")
+    if args.command == "bridge":
+        return _with_client(settings, "bridge")
+    if args.command == "simulate":
+        from mdmflow.starter.simulate import run_simulate
+
+        return run_simulate(args)
+    from mdmflow.starter.start_command import run_start
+
+    return run_start(settings, args.name, args.ids, args.context)
+
+
+async def _with_client(settings: Settings, what: str) -> int:
+    from mdmflow.temporal_client import connect
+
+    client = await connect(settings)
+    if what == "worker":
+        from mdmflow.worker import run_worker
+
+        await run_worker(settings, client)
+    else:
+        from mdmflow.bridge.server import run_bridge
+
+        await run_bridge(settings, client)
+    return 0
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    try:
+        return asyncio.run(coro)
+    except KeyboardInterrupt:
+        return 130
+    except (ConfigError, DatabaseError, ServerStartError) as exc:
+        _die(str(exc))
+
+
+def _die(message: str) -> Any:
+    print(f"mdmflow: {message}", file=sys.stderr)
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    os._exit(2)

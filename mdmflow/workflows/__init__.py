@@ -1,0 +1,1 @@
+"""Temporal workflow definitions: the step engine and the NanoCMD workflows built on it."""

@@ -1,0 +1,25 @@
+"""Every MDM workflow the worker runs and the bridge can start, by NanoCMD name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mdmflow.workflows.devinfolog import DevInfoLogWorkflow
+from mdmflow.workflows.engine import MDMWorkflow
+
+WorkflowClass = type[MDMWorkflow[Any, Any]]
+
+WORKFLOWS: dict[str, WorkflowClass] = {cls.name: cls for cls in (DevInfoLogWorkflow,)}
+
+
+class UnknownWorkflowError(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no such workflow: {name}")
+        self.name = name
+
+
+def workflow_class(name: str) -> WorkflowClass:
+    try:
+        return WORKFLOWS[name]
+    except KeyError:
+        raise UnknownWorkflowError(name) from None

@@ -1,0 +1,80 @@
+"""A webhook receiver for simulator tests: records every POST and wakes waiters, no polling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mdmflow.mdm.reports import ParsedReport
+from mdmflow.mdm.webhook import AcknowledgeEvent, WebhookEvent
+
+WAIT_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook POST as received: parsed event, exact body and headers."""
+
+    event: WebhookEvent
+    body: bytes
+    headers: Headers
+
+    @property
+    def ack(self) -> AcknowledgeEvent:
+        assert self.event.acknowledge_event is not None
+        return self.event.acknowledge_event
+
+    @property
+    def report(self) -> ParsedReport:
+        return ParsedReport.from_plist(self.ack.raw_payload)
+
+
+class WebhookReceiver:
+    """Answers 200 (or 503 while ``failing``) and keeps what it accepted."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.failing = False
+        self.deliveries: list[Delivery] = []
+        self._arrived = asyncio.Condition()
+        self.app = Starlette(routes=[Route("/webhook", self._post, methods=["POST"])])
+
+    async def _post(self, request: Request) -> Response:
+        if self.failing:
+            return Response(status_code=503)
+        body = await request.body()
+        event = WebhookEvent.model_validate(json.loads(body))
+        async with self._arrived:
+            self.deliveries.append(Delivery(event, body, request.headers))
+            self._arrived.notify_all()
+        return Response(status_code=200)
+
+    @property
+    def reports(self) -> list[Delivery]:
+        """Command reports (everything but Idle), in arrival order."""
+        return [d for d in self.deliveries if d.ack.status != "Idle"]
+
+    @property
+    def idles(self) -> list[Delivery]:
+        return [d for d in self.deliveries if d.ack.status == "Idle"]
+
+    async def wait_reports(self, count: int) -> list[Delivery]:
+        """Block until ``count`` command reports arrived; returns all of them."""
+        await self._wait(lambda: len(self.reports) >= count)
+        return self.reports
+
+    async def wait_idles(self, count: int) -> list[Delivery]:
+        await self._wait(lambda: len(self.idles) >= count)
+        return self.idles
+
+    async def _wait(self, predicate: Callable[[], bool]) -> None:
+        async with asyncio.timeout(WAIT_SECONDS), self._arrived:
+            await self._arrived.wait_for(predicate)

@@ -1,0 +1,68 @@
+"""Opening the app database: URLs, migrations and SQLite's journal mode, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select, text
+
+from mdmflow.store.database import MIGRATIONS, Database, DatabaseError
+from mdmflow.store.schema import schema_migrations
+
+
+async def _versions(db: Database) -> list[int]:
+    async with db.engine.connect() as conn:
+        result = await conn.execute(
+            select(schema_migrations.c.version).order_by(schema_migrations.c.version)
+        )
+        return list(result.scalars())
+
+
+async def test_fresh_database_is_at_version_1(database: Database) -> None:
+    assert await _versions(database) == [1]
+    assert [m.version for m in MIGRATIONS] == [1]
+
+
+async def test_opening_twice_is_idempotent(database: Database, database_url: str) -> None:
+    again = await Database.open(database_url)
+    try:
+        assert await _versions(again) == [1]
+        await again.migrate()
+        assert await _versions(again) == [1]
+    finally:
+        await again.close()
+    assert await _versions(database) == [1]
+
+
+async def test_concurrent_opens_of_a_new_database_both_succeed(database_url: str) -> None:
+    opened = await asyncio.gather(*(Database.open(database_url) for _ in range(4)))
+    try:
+        for db in opened:
+            assert await _versions(db) == [1]
+    finally:
+        for db in opened:
+            await db.close()
+
+
+async def test_dialect_matches_the_url(database: Database, database_url: str) -> None:
+    assert database.dialect == database_url.split("+", 1)[0]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_sqlite_uses_wal(database: Database) -> None:
+    async with database.engine.connect() as conn:
+        mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+    assert str(mode).lower() == "wal"
+
+
+@pytest.mark.parametrize("url", ["notadb://x", "not a url at all"])
+async def test_unusable_url_raises_database_error(url: str) -> None:
+    with pytest.raises(DatabaseError, match=r"database URL") as caught:
+        await Database.open(url)
+    assert str(caught.value)
+
+
+async def test_unreachable_postgres_raises_database_error() -> None:
+    with pytest.raises(DatabaseError, match="cannot open the app database"):
+        await Database.open("postgresql+asyncpg://postgres@127.0.0.1:1/x")

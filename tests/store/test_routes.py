@@ -1,0 +1,78 @@
+"""RouteStore on both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from mdmflow.store.database import Database
+from mdmflow.store.routes import Route, RouteStore
+
+
+def _route(enrollment_id: str = "dev-1", command_uuid: str = "uuid-1", **fields: str) -> Route:
+    values = {
+        "workflow_id": "wf-1",
+        "workflow_name": "io.micromdm.wf.example.v1",
+        "request_type": "DeviceInformation",
+        "step": "step-1",
+        **fields,
+    }
+    return Route(enrollment_id=enrollment_id, command_uuid=command_uuid, **values)
+
+
+@pytest.fixture
+def routes(database: Database) -> RouteStore:
+    return RouteStore(database)
+
+
+async def test_record_then_lookup(routes: RouteStore) -> None:
+    route = _route()
+    await routes.record([route])
+    assert await routes.lookup("dev-1", "uuid-1") == route
+
+
+async def test_lookup_unknown_is_none(routes: RouteStore) -> None:
+    assert await routes.lookup("dev-1", "nope") is None
+    await routes.record([_route()])
+    assert await routes.lookup("dev-2", "uuid-1") is None
+    assert await routes.lookup("dev-1", "uuid-2") is None
+
+
+async def test_record_nothing_is_a_no_op(routes: RouteStore) -> None:
+    await routes.record([])
+    assert await routes.lookup("dev-1", "uuid-1") is None
+
+
+async def test_re_recording_keeps_the_first_route(routes: RouteStore) -> None:
+    first = _route(workflow_id="wf-first")
+    await routes.record([first])
+    await routes.record([first])
+    await routes.record([_route(workflow_id="wf-retry", step="step-2")])
+    assert await routes.lookup("dev-1", "uuid-1") == first
+
+
+async def test_forget_removes_the_route(routes: RouteStore) -> None:
+    await routes.record([_route(), _route("dev-2")])
+    await routes.forget("dev-1", "uuid-1")
+    assert await routes.lookup("dev-1", "uuid-1") is None
+    assert await routes.lookup("dev-2", "uuid-1") is not None
+    await routes.forget("dev-1", "uuid-1")  # forgetting again is harmless
+
+
+async def test_one_uuid_for_two_enrollments_is_two_routes(routes: RouteStore) -> None:
+    a = _route("dev-a", "shared-uuid", workflow_id="wf-a")
+    b = _route("dev-b", "shared-uuid", workflow_id="wf-b")
+    await routes.record([a, b])
+    assert await routes.lookup("dev-a", "shared-uuid") == a
+    assert await routes.lookup("dev-b", "shared-uuid") == b
+    await routes.forget("dev-a", "shared-uuid")
+    assert await routes.lookup("dev-a", "shared-uuid") is None
+    assert await routes.lookup("dev-b", "shared-uuid") == b
+
+
+async def test_routes_survive_reopening(database: Database, database_url: str) -> None:
+    await RouteStore(database).record([_route()])
+    reopened = await Database.open(database_url)
+    try:
+        assert await RouteStore(reopened).lookup("dev-1", "uuid-1") == _route()
+    finally:
+        await reopened.close()

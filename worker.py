@@ -1,0 +1,6 @@
+"""``python worker.py`` runs the mdmflow Temporal worker (the same as ``mdmflow worker``)."""
+
+from mdmflow.starter.cli import main
+
+if __name__ == "__main__":
+    main(["worker"])

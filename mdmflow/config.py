@@ -49,7 +49,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        host, sep, port = self.listen.rpartition(":")
+        _host, sep, port = self.listen.rpartition(":")
         if not sep or not port.isdigit():
             raise ValueError(f"MDMFLOW_LISTEN must be host:port, got {self.listen!r}")
         if bool(self.enqueue_url) != bool(self.push_url):

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from mdmflow import __version__
 from mdmflow.bridge.api import error, v1_router
 from mdmflow.bridge.state import BridgeState
-from mdmflow.bridge.webhook import TemporalUnavailable, WebhookHandler, WebhookRejected
+from mdmflow.bridge.webhook import TemporalUnavailableError, WebhookHandler, WebhookRejectedError
 from mdmflow.config import Settings
 from mdmflow.store.database import Database
 from mdmflow.store.payloads import PayloadStore
@@ -68,10 +68,10 @@ def create_app(settings: Settings, client: Client, db: Database) -> ASGIApp:
                 return error(413, f"webhook body over {limit} bytes")
         try:
             await state.webhook.handle(bytes(body))
-        except WebhookRejected as exc:
+        except WebhookRejectedError as exc:
             log.warning("rejected webhook", extra={"reason": str(exc)})
             return error(400, str(exc))
-        except TemporalUnavailable as exc:
+        except TemporalUnavailableError as exc:
             log.error("webhook not delivered", extra={"reason": str(exc)})
             return error(503, str(exc))
         return Response(status_code=200)

@@ -1,6 +1,6 @@
 """Turn one webhook body into a signal to the workflow that enqueued the command.
 
-Everything a caller can get wrong is a :class:`WebhookRejected` with the reason (HTTP 400).
+Everything a caller can get wrong is a :class:`WebhookRejectedError` with the reason (HTTP 400).
 Reports for commands no workflow waits for (foreign, late, finished) are ignored: the MDM
 server must not retry them, and NanoCMD answers them 200 too.
 """
@@ -24,11 +24,11 @@ from mdmflow.workflows.models import COMMAND_REPORT_SIGNAL, CommandReport
 log = logging.getLogger(__name__)
 
 
-class WebhookRejected(ValueError):
+class WebhookRejectedError(ValueError):
     """The body is not a usable webhook; the message is returned to the sender."""
 
 
-class TemporalUnavailable(RuntimeError):
+class TemporalUnavailableError(RuntimeError):
     """The report was valid but Temporal did not take the signal; the sender should retry."""
 
 
@@ -53,11 +53,11 @@ class WebhookHandler:
         event = parse_event(body)
         if event.topic != CONNECT_TOPIC:
             if event.checkin_event is None:
-                raise WebhookRejected(f"{event.topic} webhook has no checkin_event")
+                raise WebhookRejectedError(f"{event.topic} webhook has no checkin_event")
             return WebhookOutcome.CHECKIN
         ack = event.acknowledge_event
         if ack is None:
-            raise WebhookRejected("mdm.Connect webhook has no acknowledge_event")
+            raise WebhookRejectedError("mdm.Connect webhook has no acknowledge_event")
         if ack.status == CommandStatus.IDLE:
             return WebhookOutcome.IDLE
         return await self._route_report(ack)
@@ -66,17 +66,17 @@ class WebhookHandler:
         try:
             report = ParsedReport.from_plist(ack.raw_payload)
         except ReportError as exc:
-            raise WebhookRejected(f"raw_payload: {exc}") from None
+            raise WebhookRejectedError(f"raw_payload: {exc}") from None
         if not report.command_uuid:
-            raise WebhookRejected("raw_payload: report has no CommandUUID")
+            raise WebhookRejectedError("raw_payload: report has no CommandUUID")
         if ack.command_uuid and ack.command_uuid != report.command_uuid:
-            raise WebhookRejected(
+            raise WebhookRejectedError(
                 f"command_uuid {ack.command_uuid!r} differs from the report's "
                 f"CommandUUID {report.command_uuid!r}"
             )
         target = ack.target_id
         if not target:
-            raise WebhookRejected("acknowledge_event has no udid, enrollment_id or ids.id")
+            raise WebhookRejectedError("acknowledge_event has no udid, enrollment_id or ids.id")
         route = await self._routes.lookup(target, report.command_uuid)
         fields = {"enrollment_id": target, "command_uuid": report.command_uuid}
         if route is None:
@@ -95,7 +95,9 @@ class WebhookHandler:
                 )
                 await self._routes.forget(target, report.command_uuid)
                 return WebhookOutcome.WORKFLOW_GONE
-            raise TemporalUnavailable(f"Temporal did not accept the signal: {exc.message}") from exc
+            raise TemporalUnavailableError(
+                f"Temporal did not accept the signal: {exc.message}"
+            ) from exc
         if report.status.is_final:
             await self._routes.forget(target, report.command_uuid)
         log.info(
@@ -128,10 +130,10 @@ class WebhookHandler:
 
 def parse_event(body: bytes) -> WebhookEvent:
     if not body.strip():
-        raise WebhookRejected("empty body; expected a webhook JSON object")
+        raise WebhookRejectedError("empty body; expected a webhook JSON object")
     try:
         return WebhookEvent.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise WebhookRejected(f"{where}: {first['msg']}" if where else first["msg"]) from None
+        raise WebhookRejectedError(f"{where}: {first['msg']}" if where else first["msg"]) from None

@@ -1,9 +1,10 @@
 """The simulated MDM server's core: enrollments, queues, pushes and device sessions.
 
-Idle devices cost nothing: a push starts one asyncio task that plays the device's session
-(take queued commands in order, answer each, post each report to the webhook, then post Idle)
-and ends. All reports leave through one pooled ``httpx.AsyncClient``, so a fleet of thousands
-is bounded by ``webhook_connections``, not by sockets or tasks.
+Idle devices cost nothing: a push puts the device in line for a session (take queued commands
+in order, answer each, post each report to the webhook, then post Idle). At most
+``max_sessions`` sessions run at once, each on a worker task that then takes the next device in
+line, and all reports share one pooled ``httpx.AsyncClient`` with that many connections, so a
+push to thousands of devices costs a deque entry per device, not a task or a socket.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import plistlib
 import random
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -98,17 +99,17 @@ class Simulator:
                 self._channels[device.user_enrollment_id] = _Channel(
                     device.user_enrollment_id, device, device.user
                 )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: deque[_Channel] = deque()
+        self._workers: set[asyncio.Task[None]] = set()
+        self._worker_count = 0  # kept in step synchronously; the set only serves close()
         self._busy = 0
         self._quiet = asyncio.Event()
         self._quiet.set()
         limits = httpx.Limits(
-            max_connections=config.webhook_connections,
-            max_keepalive_connections=config.webhook_connections,
+            max_connections=config.max_sessions, max_keepalive_connections=config.max_sessions
         )
-        # pool=None: with thousands of sessions, waiting for a free connection is expected.
-        timeout = httpx.Timeout(30.0, pool=None)
-        self._http = httpx.AsyncClient(limits=limits, timeout=timeout)
+        # At most max_sessions reports are in flight, so a connection is always free.
+        self._http = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0))
 
     async def __aenter__(self) -> Self:
         return self
@@ -123,9 +124,10 @@ class Simulator:
 
     async def close(self) -> None:
         """Stop running sessions (their reports are lost, like devices going offline)."""
-        for task in list(self._tasks):
+        self._waiting.clear()
+        for task in list(self._workers):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._workers, return_exceptions=True)
         await self._http.aclose()
 
     def enqueue_url(self, base_url: str) -> str:
@@ -189,17 +191,29 @@ class Simulator:
     # -- device sessions -----------------------------------------------------------------------
 
     def _wake(self, channel: _Channel) -> None:
+        """Queue the device for a session; at most ``max_sessions`` devices talk at once."""
         if channel.busy:
             channel.again = True  # the device connects again after this session
             return
         channel.busy = True
         self._busy += 1
         self._quiet.clear()
-        task = asyncio.create_task(self._sessions(channel), name=f"mdm-session-{channel.id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._waiting.append(channel)
+        if self._worker_count < self.config.max_sessions:
+            self._worker_count += 1
+            worker = asyncio.create_task(self._work(), name="mdm-device-sessions")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
 
-    async def _sessions(self, channel: _Channel) -> None:
+    async def _work(self) -> None:
+        try:
+            while self._waiting:
+                await self._serve(self._waiting.popleft())
+        finally:
+            self._worker_count -= 1
+
+    async def _serve(self, channel: _Channel) -> None:
+        """Sessions for one device until no push arrived during the last one."""
         try:
             while True:
                 channel.again = False
@@ -207,7 +221,7 @@ class Simulator:
                 if not channel.again:
                     break
         except Exception:
-            log.exception("simulated device session failed", extra={"enrollment_id": channel.id})
+            log.exception("simulated device session failed", extra={"id": channel.id})
         finally:
             channel.busy = channel.again = False
             self._busy -= 1

@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from mdmflow.config import ConfigError, Settings, load_settings
 from mdmflow.httpserver import ServerStartError
@@ -81,7 +81,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
     if args.command == "simulate":
         from mdmflow.starter.simulate import run_simulate
 
-        return run_simulate(args)
+        return run_simulate(args, settings)
     from mdmflow.starter.start_command import run_start
 
     return run_start(settings, args.name, args.ids, args.context)
@@ -111,7 +111,7 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
         _die(str(exc))
 
 
-def _die(message: str) -> Any:
+def _die(message: str) -> NoReturn:
     print(f"mdmflow: {message}", file=sys.stderr)
     with contextlib.suppress(Exception):
         sys.stderr.flush()

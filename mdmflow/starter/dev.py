@@ -53,17 +53,26 @@ async def temporal_dev_server(
     data_dir: Path, port: int, ui_port: int
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     args = [
-        temporal_binary(), "server", "start-dev",
-        "--db-filename", str(data_dir / "temporal.db"),
-        "--sqlite-pragma", "journal_mode=wal",
-        "--port", str(port),
-        "--ui-port", str(ui_port),
-        "--log-level", "warn",
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(data_dir / "temporal.db"),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--log-level",
+        "warn",
     ]
     for key in search.ALL:
         args += ["--search-attribute", f"{key.name}=Keyword"]
     proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.DEVNULL, stderr=open(data_dir / "temporal.log", "ab")  # noqa: ASYNC230, SIM115
+        *args,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=open(data_dir / "temporal.log", "ab"),  # noqa: ASYNC230, SIM115
     )
     try:
         yield proc

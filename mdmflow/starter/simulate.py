@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from mdmflow.config import ConfigError
+from mdmflow.config import ConfigError, Settings
 from mdmflow.simulator import SimulatorConfig, run_simulator
 
 
-async def run_simulate(args: argparse.Namespace) -> int:
+async def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the simulator; its API key is MDMFLOW_ENQUEUE_API_KEY (``simulator`` if unset)."""
     host, sep, port = str(args.listen).rpartition(":")
     if not sep or not port.isdigit():
         raise ConfigError(f"--listen must be host:port, got {args.listen!r}")
     config = SimulatorConfig(
         mode="micromdm" if args.micromdm else "nanomdm",
-        api_key=_key(),
+        api_key=settings.enqueue_api_key or "simulator",
         webhook_url=args.webhook_url,
         devices=args.devices,
         seed=args.seed,
@@ -33,9 +34,3 @@ async def run_simulate(args: argparse.Namespace) -> int:
         )
         await asyncio.Event().wait()
     return 0
-
-
-def _key() -> str:
-    import os
-
-    return os.environ.get("MDMFLOW_ENQUEUE_API_KEY", "") or "simulator"

@@ -48,7 +48,9 @@ class Harness:
 @contextlib.asynccontextmanager
 async def simulated(receiver: WebhookReceiver, **options: Any) -> AsyncIterator[Harness]:
     """A simulator reporting to ``receiver``; ``options`` override SimulatorConfig fields."""
-    config = SimulatorConfig(api_key=API_KEY, webhook_url=receiver.url, **options)
+    config = SimulatorConfig.model_validate(
+        {"api_key": API_KEY, "webhook_url": receiver.url, **options}
+    )
     auth = (config.auth_user, API_KEY)
     async with (
         run_simulator(config, "127.0.0.1", 0) as (sim, url),

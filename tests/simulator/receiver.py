@@ -44,6 +44,9 @@ class WebhookReceiver:
         self.url = ""
         self.failing = False
         self.deliveries: list[Delivery] = []
+        self.reports: list[Delivery] = []
+        """Command reports (everything but Idle), in arrival order."""
+        self.idles: list[Delivery] = []
         self._arrived = asyncio.Condition()
         self.app = Starlette(routes=[Route("/webhook", self._post, methods=["POST"])])
 
@@ -52,19 +55,12 @@ class WebhookReceiver:
             return Response(status_code=503)
         body = await request.body()
         event = WebhookEvent.model_validate(json.loads(body))
+        delivery = Delivery(event, body, request.headers)
         async with self._arrived:
-            self.deliveries.append(Delivery(event, body, request.headers))
+            self.deliveries.append(delivery)
+            (self.idles if delivery.ack.status == "Idle" else self.reports).append(delivery)
             self._arrived.notify_all()
         return Response(status_code=200)
-
-    @property
-    def reports(self) -> list[Delivery]:
-        """Command reports (everything but Idle), in arrival order."""
-        return [d for d in self.deliveries if d.ack.status != "Idle"]
-
-    @property
-    def idles(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.ack.status == "Idle"]
 
     async def wait_reports(self, count: int) -> list[Delivery]:
         """Block until ``count`` command reports arrived; returns all of them."""

@@ -65,7 +65,9 @@ async def test_nopush_waits_for_the_push(nano: Harness, receiver: WebhookReceive
     assert push.status_code == 200
     assert set(push.json()) == {"status"}
     [delivery] = await receiver.wait_reports(1)
-    assert delivery.report.payload["SecurityInfo"]["FDE_Enabled"] == nano.sim.device(udid).fde_enabled
+    assert (
+        delivery.report.payload["SecurityInfo"]["FDE_Enabled"] == nano.sim.device(udid).fde_enabled
+    )
     [request] = [r for r in nano.sim.requests if r.path.startswith("/v1/enqueue/")]
     assert request.method == "PUT" and request.query == {"nopush": "1"}
     assert request.path == f"/v1/enqueue/{udid}"

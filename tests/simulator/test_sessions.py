@@ -54,7 +54,9 @@ async def test_not_now_keeps_the_command_for_a_later_push(receiver: WebhookRecei
         assert not_now.report.status is CommandStatus.NOT_NOW
         assert not_now.report.payload == {}
         assert set(not_now.report.model_dump(exclude_defaults=True)) == {
-            "status", "command_uuid", "udid"
+            "status",
+            "command_uuid",
+            "udid",
         }
         await receiver.wait_idles(1)  # NotNow'd commands are skipped for the session
         assert [c.uuid for c in nano.sim.queued(udid)] == [command_uuid]

@@ -1,0 +1,39 @@
+"""Capacity: one process simulates thousands of devices answering chunked enqueues and pushes."""
+
+from __future__ import annotations
+
+from mdmflow.mdm.commands import DeviceInformation
+from tests.simulator.conftest import simulated
+from tests.simulator.receiver import WebhookReceiver
+
+FLEET = 2000
+CHUNK = 30  # NanoCMD's maximum IDs per NanoMDM request
+
+
+async def test_two_thousand_devices_answer_one_command_each(receiver: WebhookReceiver) -> None:
+    async with simulated(receiver, devices=FLEET, seed=7) as nano:
+        ids = nano.udids
+        assert len(set(ids)) == FLEET
+        chunks = [ids[i : i + CHUNK] for i in range(0, FLEET, CHUNK)]
+        command = DeviceInformation(queries=["SerialNumber"])
+        uuids = set()
+        for chunk in chunks:
+            command_uuid, reply = await nano.enqueue(chunk, command, nopush=True)
+            assert reply.status_code == 200
+            uuids.add(command_uuid)
+        for chunk in chunks:
+            assert (await nano.push(chunk)).status_code == 200
+
+        reports = await receiver.wait_reports(FLEET)
+        await nano.sim.wait_until_quiet()
+
+        assert sorted(d.ack.udid for d in reports) == sorted(ids)
+        assert {d.ack.command_uuid for d in reports} == uuids
+        assert len(receiver.idles) == FLEET
+        stats = nano.sim.stats
+        assert (stats.commands_enqueued, stats.pushes, stats.sessions) == (FLEET, FLEET, FLEET)
+        assert stats.reports == {"Acknowledged": FLEET, "Idle": FLEET}
+        assert stats.webhook_failures == 0
+        methods = [r.method for r in nano.sim.requests]
+        assert methods == ["PUT"] * len(chunks) + ["GET"] * len(chunks)
+        assert all(r.query == {"nopush": "1"} for r in nano.sim.requests[: len(chunks)])

@@ -1,0 +1,37 @@
+"""Synchronise tests on a workflow's own history (long-polled), never on sleeps."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHandle
+
+
+async def wait_for_event(
+    handle: WorkflowHandle[Any, Any], event_type: EventType.ValueType, count: int = 1
+) -> HistoryEvent:
+    """Block until the history holds ``count`` events of ``event_type``; return the last."""
+    seen = 0
+    async for event in handle.fetch_history_events(wait_new_event=True):
+        if event.event_type == event_type:
+            seen += 1
+            if seen >= count:
+                return event
+    raise AssertionError(f"history ended before {count} events of type {event_type}")
+
+
+async def events(handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]:
+    return [e async for e in handle.fetch_history_events()]
+
+
+def event_time(event: HistoryEvent) -> datetime:
+    return event.event_time.ToDatetime()
+
+
+def elapsed(history: list[HistoryEvent], event_type: EventType.ValueType) -> timedelta:
+    """Time from the workflow's start to the first event of ``event_type``."""
+    first = next(e for e in history if e.event_type == event_type)
+    return event_time(first) - event_time(history[0])

@@ -52,7 +52,8 @@ async def test_queue_view_clear_and_push(micro: Harness, receiver: WebhookReceiv
         ]
     }
     failed = await micro.client.get(micro.sim.push_url(micro.url) + udid)
-    assert failed.status_code == 500 and failed.json() == {"error": "push data missing for id"}
+    assert failed.status_code == 500
+    assert failed.json() == {"error": "push data missing for id"}
     assert (await micro.client.delete(base)).status_code == 200
     assert (await micro.client.get(base)).json() == {"commands": []}
 
@@ -60,7 +61,8 @@ async def test_queue_view_clear_and_push(micro: Harness, receiver: WebhookReceiv
     micro.sim.device(udid).enrolled = True
     pushed = await micro.client.post(f"{micro.url}/v1/push/{udid}")
     assert pushed.status_code == 200
-    assert pushed.json()["status"] == "success" and pushed.json()["push_notification_id"]
+    assert pushed.json()["status"] == "success"
+    assert pushed.json()["push_notification_id"]
     [delivery] = await receiver.wait_reports(1)
     assert delivery.ack.command_uuid == "3"
 
@@ -68,11 +70,13 @@ async def test_queue_view_clear_and_push(micro: Harness, receiver: WebhookReceiv
 async def test_enqueue_errors_are_500_json(micro: Harness) -> None:
     base = micro.sim.enqueue_url(micro.url)
     bad = await micro.client.post(base + micro.udids[0], content=b"nope")
-    assert bad.status_code == 500 and bad.json()["error"].startswith("parse payload as plist: ")
+    assert bad.status_code == 500
+    assert bad.json()["error"].startswith("parse payload as plist: ")
     unknown = await micro.client.post(base + "NOPE", content=ProfileList().to_plist("u"))
     assert unknown.json() == {"error": "unknown enrollment id: NOPE"}
     push = await micro.client.get(micro.sim.push_url(micro.url) + "NOPE")
-    assert push.status_code == 500 and "error" in push.json()
+    assert push.status_code == 500
+    assert "error" in push.json()
 
 
 async def test_auth_failures_match_micromdm(micro: Harness) -> None:

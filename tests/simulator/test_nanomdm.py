@@ -29,11 +29,13 @@ async def test_enqueue_pushes_and_device_reports_queried_values(
     assert delivery.event.topic == "mdm.Connect"
     assert delivery.ack.udid == udid
     assert delivery.ack.command_uuid == command_uuid
-    assert delivery.ack.ids is not None and delivery.ack.ids.type == "Device"
+    assert delivery.ack.ids is not None
+    assert delivery.ack.ids.type == "Device"
     assert delivery.ack.ids.id == udid
     report = delivery.report
     assert report.status is CommandStatus.ACKNOWLEDGED
-    assert report.udid == udid and report.command_uuid == command_uuid
+    assert report.udid == udid
+    assert report.command_uuid == command_uuid
     device = nano.sim.device(udid)
     assert report.payload["QueryResponses"] == {
         "SerialNumber": device.serial_number,
@@ -43,7 +45,8 @@ async def test_enqueue_pushes_and_device_reports_queried_values(
         "IsAppleSilicon": device.is_apple_silicon,
     }
     [idle] = await receiver.wait_idles(1)
-    assert idle.ack.command_uuid == "" and idle.report.status is CommandStatus.IDLE
+    assert idle.ack.command_uuid == ""
+    assert idle.report.status is CommandStatus.IDLE
     assert "url_params" not in idle.event.model_dump(exclude_defaults=True)["acknowledge_event"]
 
 
@@ -69,7 +72,8 @@ async def test_nopush_waits_for_the_push(nano: Harness, receiver: WebhookReceive
         delivery.report.payload["SecurityInfo"]["FDE_Enabled"] == nano.sim.device(udid).fde_enabled
     )
     [request] = [r for r in nano.sim.requests if r.path.startswith("/v1/enqueue/")]
-    assert request.method == "PUT" and request.query == {"nopush": "1"}
+    assert request.method == "PUT"
+    assert request.query == {"nopush": "1"}
     assert request.path == f"/v1/enqueue/{udid}"
 
 
@@ -155,7 +159,8 @@ async def test_auth_failures_match_nanomdm(nano: Harness) -> None:
             assert reply.text == "Unauthorized\n"
             assert reply.headers["content-type"].startswith("text/plain")
         version = await anonymous.get(f"{nano.url}/version")
-    assert version.status_code == 200 and "version" in version.json()
+    assert version.status_code == 200
+    assert "version" in version.json()
     assert nano.sim.stats.pushes == 0
 
 

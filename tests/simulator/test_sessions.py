@@ -77,7 +77,8 @@ async def test_error_rate_answers_with_an_error_chain(receiver: WebhookReceiver)
         [delivery] = await receiver.wait_reports(1)
         report = delivery.report
         assert report.status is CommandStatus.ERROR
-        assert report.error_chain and report.error_chain[0].error_domain
+        assert report.error_chain
+        assert report.error_chain[0].error_domain
         await nano.sim.wait_until_quiet()
         assert nano.sim.queued(udid) == []  # Error is final
         assert nano.sim.stats.reports["Error"] == 1
@@ -165,15 +166,18 @@ async def test_user_channel_routes_to_the_device(
 ) -> None:
     async with simulated(receiver, url_params={"tenant": "acme"}) as nano:
         device = nano.sim.device(nano.udids[0])
-        assert device.user is not None and device.user_enrollment_id is not None
+        assert device.user is not None
+        assert device.user_enrollment_id is not None
         user_id = device.user_enrollment_id
         assert nano.sim.device(user_id) is device
         command_uuid, reply = await nano.enqueue([user_id], SecurityInfo())
-        assert reply.status_code == 200 and user_id in reply.json()["status"]
+        assert reply.status_code == 200
+        assert user_id in reply.json()["status"]
         assert nano.sim.requests[0].path == f"/v1/enqueue/{user_id}"
 
         [delivery] = await receiver.wait_reports(1)
         assert delivery.ack.udid == device.udid
+        assert delivery.ack.command_uuid == command_uuid
         assert delivery.ack.ids is not None
         assert (delivery.ack.ids.id, delivery.ack.ids.type) == (user_id, "User")
         assert delivery.ack.ids.parent_id == device.udid

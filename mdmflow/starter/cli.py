@@ -90,6 +90,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
 async def _with_client(settings: Settings, what: str) -> int:
     from mdmflow.temporal_client import connect
 
+    if what == "worker":
+        settings.require_mdm_server()
     client = await connect(settings)
     if what == "worker":
         from mdmflow.worker import run_worker

@@ -33,8 +33,10 @@ Scenario = Callable[[Stack], Awaitable[WorkflowHandle[object, object]]]
 async def devinfolog_acknowledged(stack: Stack) -> WorkflowHandle[object, object]:
     eid = stack.sim.enrollment_ids()[0]
     handle = await stack.client.start_workflow(
-        DEVINFOLOG, WorkflowStart(enrollment_id=eid, instance_id="replay-1"),
-        id=f"{DEVINFOLOG}/{eid}", task_queue=stack.task_queue,
+        DEVINFOLOG,
+        WorkflowStart(enrollment_id=eid, instance_id="replay-1"),
+        id=f"{DEVINFOLOG}/{eid}",
+        task_queue=stack.task_queue,
     )
     await handle.result()
     return handle
@@ -45,8 +47,10 @@ async def devinfolog_notnow_then_repush(stack: Stack) -> WorkflowHandle[object, 
     stack.sim.not_now_rate = 1.0
     eid = stack.sim.enrollment_ids()[1]
     handle = await stack.client.start_workflow(
-        DEVINFOLOG, WorkflowStart(enrollment_id=eid, instance_id="replay-2"),
-        id=f"{DEVINFOLOG}/{eid}", task_queue=stack.task_queue,
+        DEVINFOLOG,
+        WorkflowStart(enrollment_id=eid, instance_id="replay-2"),
+        id=f"{DEVINFOLOG}/{eid}",
+        task_queue=stack.task_queue,
     )
     while not stack.sim.stats.reports.get("NotNow"):
         await asyncio.sleep(0.05)
@@ -71,7 +75,9 @@ async def record() -> None:
     client: Client = env.client
     with tempfile.TemporaryDirectory() as tmp:
         async with running_stack(
-            client, f"sqlite+aiosqlite:///{tmp}/app.db", devices=2,
+            client,
+            f"sqlite+aiosqlite:///{tmp}/app.db",
+            devices=2,
             settings={"repush_interval": 2},
         ) as stack:
             for name, scenario in SCENARIOS.items():

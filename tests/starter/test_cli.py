@@ -1,0 +1,139 @@
+"""The operator's command line, run as real subprocesses: ``temporal workflow start`` with
+plain JSON input, ``mdmflow start``, and one-line errors for bad settings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from mdmflow.workflows.devinfolog import DeviceInfoLog
+from tests.support.stack import Stack, running_stack
+from tests.support.temporal import binary
+
+DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
+MDMFLOW = str(Path(sys.executable).parent / "mdmflow")
+
+
+@pytest.fixture
+async def stack(client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(client, f"sqlite+aiosqlite:///{tmp_path}/app.db") as running:
+        yield running
+
+
+def temporal_address(env: WorkflowEnvironment) -> str:
+    return env.client.service_client.config.target_host
+
+
+async def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_temporal_cli_start_with_plain_json_reaches_the_workflow(
+    stack: Stack, temporal_env: WorkflowEnvironment
+) -> None:
+    eid = stack.sim.enrollment_ids()[0]
+    code, out, err = await run(
+        binary("temporal"),
+        "workflow",
+        "start",
+        "--address",
+        temporal_address(temporal_env),
+        "--type",
+        DEVINFOLOG,
+        "--task-queue",
+        stack.task_queue,
+        "--workflow-id",
+        f"{DEVINFOLOG}/{eid}",
+        "--input",
+        json.dumps({"enrollment_id": eid}),
+    )
+    assert code == 0, err
+    handle = stack.client.get_workflow_handle(f"{DEVINFOLOG}/{eid}", result_type=DeviceInfoLog)
+    result = await handle.result()
+    assert result.values["SerialNumber"] == stack.sim.device(eid).serial_number
+
+
+async def test_mdmflow_start_starts_one_workflow_per_id(
+    stack: Stack, temporal_env: WorkflowEnvironment
+) -> None:
+    ids = stack.sim.enrollment_ids()[:2]
+    code, out, err = await run(
+        MDMFLOW,
+        "start",
+        DEVINFOLOG,
+        "--id",
+        ids[0],
+        "--id",
+        ids[1],
+        env={
+            "TEMPORAL_ADDRESS": temporal_address(temporal_env),
+            "MDMFLOW_TASK_QUEUE": stack.task_queue,
+        },
+    )
+    assert code == 0, err
+    outcome = json.loads(out)
+    assert outcome["started"] == ids
+    for eid in ids:
+        handle = stack.client.get_workflow_handle(f"{DEVINFOLOG}/{eid}", result_type=DeviceInfoLog)
+        assert (await handle.result()).values["UDID"] == eid
+        attrs = (await handle.describe()).typed_search_attributes
+        assert outcome["instance_id"] in str(attrs)
+
+
+async def test_mdmflow_start_of_unknown_workflow_says_so(temporal_env: WorkflowEnvironment) -> None:
+    code, _, err = await run(
+        MDMFLOW,
+        "start",
+        "io.example.nope",
+        "--id",
+        "X",
+        env={"TEMPORAL_ADDRESS": temporal_address(temporal_env)},
+    )
+    assert code == 1
+    assert "no such workflow: io.example.nope" in err
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "expected"),
+    [
+        (["worker"], {"MDMFLOW_STEP_TIMEOUT": "soon"}, "MDMFLOW_STEP_TIMEOUT"),
+        (["bridge"], {"MDMFLOW_LISTEN": "nowhere"}, "MDMFLOW_LISTEN must be host:port"),
+        (["worker"], {"MDMFLOW_ENQUEUE_URL": "http://x/"}, "must be set together"),
+        (["worker"], {"MDMFLOW_ENQUEUE_URL": "", "MDMFLOW_PUSH_URL": ""}, "MDMFLOW_ENQUEUE_URL"),
+        (
+            ["worker"],
+            {
+                "TEMPORAL_ADDRESS": "127.0.0.1:1",
+                "MDMFLOW_ENQUEUE_URL": "http://x/",
+                "MDMFLOW_PUSH_URL": "http://x/",
+            },
+            "cannot reach Temporal",
+        ),
+    ],
+)
+async def test_bad_settings_stop_with_one_clear_line(
+    command: list[str], env: dict[str, str], expected: str
+) -> None:
+    code, _, err = await run(MDMFLOW, *command, env=env)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("mdmflow: ")
+    assert expected in lines[0]
+    assert "Traceback" not in err

@@ -30,7 +30,7 @@ class SimulatorConfig(BaseModel):
     ios_ratio: float = Field(default=0.0, ge=0.0, le=1.0)
     webhook_hmac_key: str = ""
     url_params: dict[str, str] = Field(default_factory=dict)
-    max_sessions: int = Field(default=64, ge=1)
+    max_sessions: int = Field(default=16, ge=1)
     """Devices in session at once, which is also the webhook connection pool size."""
 
     @model_validator(mode="after")

@@ -24,8 +24,8 @@ from tests.bridge.helpers import (
     signal_count,
     workflow_id,
 )
-from tests.support.stack import Stack, running_stack
 from tests.support.history import events, wait_for_event
+from tests.support.stack import Stack, running_stack
 
 WAITING = {"not_now_rate": 1.0}
 
@@ -50,6 +50,10 @@ async def waiting_on_not_now(client: Client, stack: Stack, eid: str) -> str:
     await stack.sim.wait_until_quiet()
     [command_uuid] = enqueued_uuids(stack.sim, eid)
     return command_uuid
+
+
+async def routes_gone(stack: Stack, eid: str, command_uuid: str) -> bool:
+    return await RouteStore(stack.db).lookup(eid, command_uuid) is None
 
 
 async def test_report_for_an_unknown_command_is_ignored(
@@ -101,10 +105,6 @@ async def test_report_after_the_workflow_completed_is_ignored(
         assert await routes_gone(stack, eid, command_uuid)
         assert len(await events(handle)) == len(history)
         assert await handle.result() == result
-
-
-async def routes_gone(stack: Stack, eid: str, command_uuid: str) -> bool:
-    return await RouteStore(stack.db).lookup(eid, command_uuid) is None
 
 
 async def test_report_for_a_terminated_workflow_drops_its_route(
@@ -198,12 +198,14 @@ async def test_user_channel_reports_route_by_ids_id(
     async with running_stack(client, database_url, devices=1, simulator=simulator) as stack:
         [udid] = stack.sim.enrollment_ids()
         user_eid = stack.sim.device(udid).user_enrollment_id
-        assert user_eid is not None and user_eid.startswith(f"{udid}:")
+        assert user_eid is not None
+        assert user_eid.startswith(f"{udid}:")
         command_uuid = await waiting_on_not_now(client, stack, user_eid)
         handle = client.get_workflow_handle(workflow_id(user_eid), result_type=DeviceInfoLog)
         assert await signal_count(handle) == 1  # the user channel's NotNow reached it
         route = await RouteStore(stack.db).lookup(user_eid, command_uuid)
-        assert route is not None and route.workflow_id == workflow_id(user_eid)
+        assert route is not None
+        assert route.workflow_id == workflow_id(user_eid)
 
         # Same command UUID, but reported on the device channel: not this workflow's.
         reply = await post_webhook(stack, acknowledged_body(udid, command_uuid, channel_id=udid))

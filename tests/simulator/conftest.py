@@ -59,12 +59,19 @@ async def simulated(receiver: WebhookReceiver, **options: Any) -> AsyncIterator[
         yield Harness(sim, url, client)
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
+@pytest.fixture(scope="session")
+async def shared_receiver() -> AsyncIterator[WebhookReceiver]:
     hook = WebhookReceiver()
     async with serve_app(hook.app, "127.0.0.1", 0) as base:
         hook.url = f"{base}/webhook"
         yield hook
+
+
+@pytest.fixture
+def receiver(shared_receiver: WebhookReceiver) -> WebhookReceiver:
+    """The shared receiver, emptied; each test's simulator is closed before the next test."""
+    shared_receiver.reset()
+    return shared_receiver
 
 
 @pytest.fixture

@@ -50,6 +50,11 @@ class WebhookReceiver:
         self._arrived = asyncio.Condition()
         self.app = Starlette(routes=[Route("/webhook", self._post, methods=["POST"])])
 
+    def reset(self) -> None:
+        """Forget everything: one server is shared by all tests (saves a start/stop each)."""
+        self.failing = False
+        self.deliveries, self.reports, self.idles = [], [], []
+
     async def _post(self, request: Request) -> Response:
         if self.failing:
             return Response(status_code=503)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from mdmflow.mdm.commands import DeviceInformation
 from tests.simulator.conftest import simulated
 from tests.simulator.receiver import WebhookReceiver
@@ -11,18 +13,16 @@ CHUNK = 30  # NanoCMD's maximum IDs per NanoMDM request
 
 
 async def test_two_thousand_devices_answer_one_command_each(receiver: WebhookReceiver) -> None:
-    async with simulated(receiver, devices=FLEET, seed=7) as nano:
+    async with simulated(receiver, devices=FLEET, seed=7, max_sessions=8) as nano:
         ids = nano.udids
         assert len(set(ids)) == FLEET
         chunks = [ids[i : i + CHUNK] for i in range(0, FLEET, CHUNK)]
         command = DeviceInformation(queries=["SerialNumber"])
-        uuids = set()
-        for chunk in chunks:
-            command_uuid, reply = await nano.enqueue(chunk, command, nopush=True)
-            assert reply.status_code == 200
-            uuids.add(command_uuid)
-        for chunk in chunks:
-            assert (await nano.push(chunk)).status_code == 200
+        enqueued = await asyncio.gather(*(nano.enqueue(c, command, nopush=True) for c in chunks))
+        assert {reply.status_code for _, reply in enqueued} == {200}
+        uuids = {command_uuid for command_uuid, _ in enqueued}
+        pushed = await asyncio.gather(*(nano.push(chunk) for chunk in chunks))
+        assert {reply.status_code for reply in pushed} == {200}
 
         reports = await receiver.wait_reports(FLEET)
         await nano.sim.wait_until_quiet()

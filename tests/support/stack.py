@@ -57,15 +57,15 @@ async def running_stack(
     simulator: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     """Start bridge, simulator and worker on a fresh task queue; stop them on exit."""
-    base = Settings(
-        listen="127.0.0.1:0",
-        api_key=API_KEY,
-        database_url=database_url,
-        task_queue=f"test-{uuid.uuid4()}",
-        micromdm=mode == "micromdm",
-        enqueue_api_key=MDM_KEY,
-        **(settings or {}),
-    )
+    values: dict[str, Any] = {
+        "listen": "127.0.0.1:0",
+        "api_key": API_KEY,
+        "database_url": database_url,
+        "task_queue": f"test-{uuid.uuid4()}",
+        "micromdm": mode == "micromdm",
+        "enqueue_api_key": MDM_KEY,
+    }
+    base = Settings(**{**values, **(settings or {})})
     async with contextlib.AsyncExitStack() as stack:
         bridge_url = await stack.enter_async_context(running_bridge(base, client))
         sim, sim_url = await stack.enter_async_context(

@@ -17,7 +17,8 @@ from mdmflow.config import Settings
 from mdmflow.store.database import Database
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
-from mdmflow.workflows.registry import WORKFLOWS
+from mdmflow.store.starts import WorkflowStartStore
+from mdmflow.workflows.registry import EVENT_HANDLERS, WORKFLOWS
 
 MDM_HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -32,7 +33,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[*WORKFLOWS.values(), *extra_workflows],
+        workflows=[*WORKFLOWS.values(), *EVENT_HANDLERS, *extra_workflows],
         activities=activities.all(),
         max_cached_workflows=2000,
         graceful_shutdown_timeout=timedelta(seconds=10),
@@ -56,6 +57,7 @@ async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[M
             client=MDMClient(server, http),
             routes=RouteStore(db),
             payloads=PayloadStore(db),
+            starts=WorkflowStartStore(db),
             engine_settings=EngineSettings(
                 step_timeout_s=settings.step_timeout,
                 repush_interval_s=settings.repush_interval,

@@ -19,14 +19,17 @@ from mdmflow.activities.models import (
     ENQUEUE_ACTIVITY,
     LOAD_PAYLOAD_ACTIVITY,
     PUSH_ACTIVITY,
+    RECORD_START_ACTIVITY,
     EngineSettings,
     EnqueueStep,
     PayloadRef,
     PushRequest,
     StoredPayload,
+    WorkflowStarted,
 )
 from mdmflow.store.payloads import PayloadNotFoundError, PayloadStore
 from mdmflow.store.routes import Route, RouteStore
+from mdmflow.store.starts import WorkflowStartStore
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +44,34 @@ class MDMActivities:
         client: MDMClient,
         routes: RouteStore,
         payloads: PayloadStore,
+        starts: WorkflowStartStore,
         engine_settings: EngineSettings,
     ) -> None:
         self._client = client
         self._routes = routes
         self._payloads = payloads
+        self._starts = starts
         self._engine_settings = engine_settings
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for the worker's registration."""
-        return [self.engine_settings, self.enqueue_step, self.push, self.load_report_payload]
+        return [
+            self.engine_settings,
+            self.record_workflow_start,
+            self.enqueue_step,
+            self.push,
+            self.load_report_payload,
+        ]
 
     @activity.defn(name=ENGINE_SETTINGS_ACTIVITY)
     async def engine_settings(self) -> EngineSettings:
         return self._engine_settings
+
+    @activity.defn(name=RECORD_START_ACTIVITY)
+    async def record_workflow_start(self, started: WorkflowStarted) -> None:
+        await self._starts.record(
+            started.enrollment_id, started.workflow_name, started.workflow_id, started.started_at
+        )
 
     @activity.defn(name=ENQUEUE_ACTIVITY)
     async def enqueue_step(self, req: EnqueueStep) -> None:

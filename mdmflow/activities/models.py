@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from mdmflow.mdm.commands import AnyCommand
@@ -11,6 +13,7 @@ ENQUEUE_ACTIVITY = "mdm_enqueue_step"
 PUSH_ACTIVITY = "mdm_push"
 ENGINE_SETTINGS_ACTIVITY = "mdm_engine_settings"
 LOAD_PAYLOAD_ACTIVITY = "mdm_load_report_payload"
+RECORD_START_ACTIVITY = "mdm_record_workflow_start"
 
 
 class QueuedCommand(BaseModel):
@@ -50,3 +53,13 @@ class PayloadRef(BaseModel):
 
 class StoredPayload(BaseModel):
     payload: dict[str, JsonValue]
+
+
+class WorkflowStarted(BaseModel):
+    """Last-started record: IdleNotStartedSince compares against ``started_at``."""
+
+    model_config = ConfigDict(frozen=True)
+    enrollment_id: str
+    workflow_name: str
+    workflow_id: str
+    started_at: datetime

@@ -8,13 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from mdmflow.bridge.auth import BasicAuth
+from mdmflow.bridge.errors import error
+from mdmflow.bridge.event_api import event_router
 from mdmflow.bridge.state import BridgeState
 from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
 from mdmflow.workflows.registry import UnknownWorkflowError
-
-
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def v1_router(api_key: str) -> APIRouter:
@@ -41,4 +39,5 @@ def v1_router(api_key: str) -> APIRouter:
             return error(409, str(exc))
         return JSONResponse(outcome.model_dump())
 
+    router.include_router(event_router())
     return router

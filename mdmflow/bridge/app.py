@@ -13,13 +13,18 @@ from starlette.types import ASGIApp
 from temporalio.client import Client
 
 from mdmflow import __version__
-from mdmflow.bridge.api import error, v1_router
+from mdmflow.bridge.api import v1_router
+from mdmflow.bridge.errors import error
+from mdmflow.bridge.events import EventDispatcher
 from mdmflow.bridge.state import BridgeState
 from mdmflow.bridge.webhook import TemporalUnavailableError, WebhookHandler, WebhookRejectedError
 from mdmflow.config import Settings
 from mdmflow.store.database import Database
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
+from mdmflow.store.starts import WorkflowStartStore
+from mdmflow.store.subscriptions import SubscriptionStore
+from mdmflow.workflows.registry import EVENT_HANDLERS
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +32,17 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, client: Client, db: Database) -> ASGIApp:
     """The bridge app, traced: each request is a server span joining the caller's trace."""
     app = FastAPI(title="mdmflow bridge", version=__version__, docs_url=None, redoc_url=None)
+    subscriptions = SubscriptionStore(db)
+    events = EventDispatcher(
+        client, settings.task_queue, subscriptions, WorkflowStartStore(db), EVENT_HANDLERS
+    )
     app.state.bridge = BridgeState(
         settings=settings,
         client=client,
         db=db,
+        subscriptions=subscriptions,
         webhook=WebhookHandler(
-            client, RouteStore(db), PayloadStore(db), settings.inline_result_bytes
+            client, RouteStore(db), PayloadStore(db), events, settings.inline_result_bytes
         ),
     )
 

@@ -9,6 +9,7 @@ from temporalio.client import Client
 from mdmflow.bridge.webhook import WebhookHandler
 from mdmflow.config import Settings
 from mdmflow.store.database import Database
+from mdmflow.store.subscriptions import SubscriptionStore
 
 
 @dataclass(frozen=True)
@@ -16,4 +17,5 @@ class BridgeState:
     settings: Settings
     client: Client
     db: Database
+    subscriptions: SubscriptionStore
     webhook: WebhookHandler

@@ -7,6 +7,7 @@ server must not retry them, and NanoCMD answers them 200 too.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from enum import StrEnum
@@ -15,8 +16,10 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from mdmflow.bridge.events import EventDispatcher
+from mdmflow.mdm.checkin import CHECKIN_TYPES, CheckinError, parse_checkin
 from mdmflow.mdm.reports import CommandStatus, ParsedReport, ReportError
-from mdmflow.mdm.webhook import CONNECT_TOPIC, AcknowledgeEvent, WebhookEvent
+from mdmflow.mdm.webhook import CONNECT_TOPIC, AcknowledgeEvent, CheckinEvent, WebhookEvent
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
 from mdmflow.workflows.models import COMMAND_REPORT_SIGNAL, CommandReport
@@ -38,29 +41,54 @@ class WebhookOutcome(StrEnum):
     WORKFLOW_GONE = "workflow_gone"
     IDLE = "idle"
     CHECKIN = "checkin"
+    IGNORED = "ignored"
 
 
 class WebhookHandler:
     def __init__(
-        self, client: Client, routes: RouteStore, payloads: PayloadStore, inline_limit: int
+        self,
+        client: Client,
+        routes: RouteStore,
+        payloads: PayloadStore,
+        events: EventDispatcher,
+        inline_limit: int,
     ) -> None:
         self._client = client
+        self._events = events
         self._routes = routes
         self._payloads = payloads
         self._inline_limit = inline_limit
 
     async def handle(self, body: bytes) -> WebhookOutcome:
         event = parse_event(body)
-        if event.topic != CONNECT_TOPIC:
-            if event.checkin_event is None:
-                raise WebhookRejectedError(f"{event.topic} webhook has no checkin_event")
-            return WebhookOutcome.CHECKIN
-        ack = event.acknowledge_event
-        if ack is None:
-            raise WebhookRejectedError("mdm.Connect webhook has no acknowledge_event")
-        if ack.status == CommandStatus.IDLE:
-            return WebhookOutcome.IDLE
-        return await self._route_report(ack)
+        try:
+            if event.topic != CONNECT_TOPIC:
+                return await self._checkin(event)
+            ack = event.acknowledge_event
+            if ack is None:
+                raise WebhookRejectedError("mdm.Connect webhook has no acknowledge_event")
+            if ack.status == CommandStatus.IDLE:
+                await self._events.idle(_target(ack), ack.url_params, dt.datetime.now(dt.UTC))
+                return WebhookOutcome.IDLE
+            return await self._route_report(ack)
+        except RPCError as exc:
+            raise TemporalUnavailableError(f"Temporal is unavailable: {exc.message}") from exc
+
+    async def _checkin(self, event: WebhookEvent) -> WebhookOutcome:
+        checkin = event.checkin_event
+        if checkin is None:
+            raise WebhookRejectedError(f"{event.topic} webhook has no checkin_event")
+        message_type = event.topic.removeprefix("mdm.")
+        if message_type not in CHECKIN_TYPES:
+            return WebhookOutcome.IGNORED
+        try:
+            message = parse_checkin(checkin.raw_payload, message_type)
+        except CheckinError as exc:
+            raise WebhookRejectedError(f"raw_payload: {exc}") from None
+        await self._events.checkin(
+            _target(checkin), message, checkin.url_params, checkin.token_update_tally
+        )
+        return WebhookOutcome.CHECKIN
 
     async def _route_report(self, ack: AcknowledgeEvent) -> WebhookOutcome:
         try:
@@ -74,15 +102,14 @@ class WebhookHandler:
                 f"command_uuid {ack.command_uuid!r} differs from the report's "
                 f"CommandUUID {report.command_uuid!r}"
             )
-        target = ack.target_id
-        if not target:
-            raise WebhookRejectedError("acknowledge_event has no udid, enrollment_id or ids.id")
+        target = _target(ack)
         route = await self._routes.lookup(target, report.command_uuid)
         fields = {"enrollment_id": target, "command_uuid": report.command_uuid}
         if route is None:
             log.info("ignoring report for an unknown command", extra=fields)
             return WebhookOutcome.UNROUTED
         signal = await self._signal_payload(route.request_type, target, report, ack.url_params)
+        await self._events.command_response(signal)
         try:
             await self._client.get_workflow_handle(route.workflow_id).signal(
                 COMMAND_REPORT_SIGNAL, signal
@@ -126,6 +153,13 @@ class WebhookHandler:
             payload_ref=ref,
             url_params=params,
         )
+
+
+def _target(event: AcknowledgeEvent | CheckinEvent) -> str:
+    target = event.target_id
+    if not target:
+        raise WebhookRejectedError("event has no udid, enrollment_id or ids.id")
+    return target
 
 
 def parse_event(body: bytes) -> WebhookEvent:

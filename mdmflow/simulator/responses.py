@@ -60,7 +60,8 @@ SIMULATED_FAILURES: tuple[tuple[dict[str, Any], ...], ...] = (
         },
     ),
 )
-"""Realistic ErrorChains for randomly failed commands (first item is the top-level error)."""
+"""ErrorChains for randomly failed commands: the -909 one is what a Mac sent for a failed
+InstallProfile; the second has the two-item shape (top-level error, then its cause) devices use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,16 +124,15 @@ def answer(
     body = body if isinstance(body, Mapping) else {}
     request_type = body.get("RequestType")
     try:
-        if request_type == "RotateFileVaultKey":
+        if request_type == "RotateFileVaultKey":  # the one answer a caller may script
             keys: dict[str, Any] = {
                 "RotateResult": rotate_hook(device, body) if rotate_hook else {}
             }
             change = None
-        else:
-            handler = _HANDLERS.get(str(request_type))
-            if handler is None:
-                raise _CommandFailedError(CommandStatus.ERROR, UNKNOWN_REQUEST_TYPE)
+        elif (handler := _HANDLERS.get(str(request_type))) is not None:
             keys, change = handler(device, body, user)
+        else:
+            raise _CommandFailedError(CommandStatus.ERROR, UNKNOWN_REQUEST_TYPE)
     except _CommandFailedError as failed:
         report = envelope(device, failed.status, command_uuid, user)
         if failed.chain:

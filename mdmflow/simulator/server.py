@@ -1,7 +1,7 @@
 """The simulator's HTTP API, in the dialect of its mode: NanoMDM's or MicroMDM's.
 
-Replies copy the real servers byte for byte where clients look (status codes, JSON keys,
-omitted empty keys, auth challenge), because the engine is tested against this fake.
+Replies follow the real servers wherever a client looks (status codes, JSON keys, omitted
+empty keys, error strings, auth challenge), because the engine is tested against this fake.
 """
 
 from __future__ import annotations
@@ -38,10 +38,11 @@ _Handler = Callable[[Simulator, Request, bytes], Awaitable[Response]]
 def create_app(sim: Simulator) -> Starlette:
     """The API of ``sim.config.mode`` plus ``GET /version`` and ``GET /sim/devices``."""
 
-    def api(handler: _Handler) -> Callable[[Request], Awaitable[Response]]:
+    def api(handler: _Handler, *, record: bool = True) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             body = await request.body()
-            sim.record(request.method, request.url.path, dict(request.query_params), body)
+            if record:
+                sim.record(request.method, request.url.path, dict(request.query_params), body)
             if not _authorized(request, sim.config):
                 return _unauthorized(sim.config)
             return await handler(sim, request, body)
@@ -51,7 +52,7 @@ def create_app(sim: Simulator) -> Starlette:
     async def version(request: Request) -> Response:
         return JSONResponse({"version": VERSION})
 
-    routes = [Route("/version", version), Route("/sim/devices", api(_devices))]
+    routes = [Route("/version", version), Route("/sim/devices", api(_devices, record=False))]
     if sim.config.mode == "nanomdm":
         routes += [
             Route("/v1/enqueue/{ids:path}", api(_nano_enqueue), methods=_ANY_METHOD),
@@ -228,13 +229,12 @@ async def _micro_queue(sim: Simulator, request: Request, body: bytes) -> Respons
     udid = str(request.path_params["udid"])
     try:
         queued = sim.queued(udid)
-        if request.method == "DELETE":
-            sim.clear_queue(udid)
-            return JSONResponse({})
     except UnknownEnrollmentError:
         queued = []
-        if request.method == "DELETE":
-            return JSONResponse({})
+    if request.method == "DELETE":
+        if queued:
+            sim.clear_queue(udid)
+        return JSONResponse({})
     commands = [
         {"uuid": cmd.uuid, "payload": base64.b64encode(cmd.raw).decode("ascii")} for cmd in queued
     ]
@@ -257,7 +257,7 @@ async def _devices(sim: Simulator, request: Request, body: bytes) -> Response:
     devices = [
         {
             "id": device.udid,
-            "user_id": device.user_enrollment_id,
+            "user_channel_id": device.user_enrollment_id,
             "serial_number": device.serial_number,
             "platform": device.platform,
             "model": device.model,

@@ -39,9 +39,6 @@ class UnknownEnrollmentError(LookupError):
     def __init__(self, enrollment_id: str) -> None:
         super().__init__(f"unknown enrollment id: {enrollment_id}")
 
-    def __str__(self) -> str:
-        return str(self.args[0])
-
 
 class PushError(RuntimeError):
     """The enrollment cannot be pushed (unknown, or no push token yet: not enrolled)."""
@@ -124,7 +121,8 @@ class Simulator:
 
     async def close(self) -> None:
         """Stop running sessions (their reports are lost, like devices going offline)."""
-        self._waiting.clear()
+        while self._waiting:
+            self._release(self._waiting.popleft())
         for task in list(self._workers):
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
@@ -223,10 +221,13 @@ class Simulator:
         except Exception:
             log.exception("simulated device session failed", extra={"id": channel.id})
         finally:
-            channel.busy = channel.again = False
-            self._busy -= 1
-            if self._busy == 0:
-                self._quiet.set()
+            self._release(channel)
+
+    def _release(self, channel: _Channel) -> None:
+        channel.busy = channel.again = False
+        self._busy -= 1
+        if self._busy == 0:
+            self._quiet.set()
 
     async def _session(self, channel: _Channel) -> None:
         """One device connection: every queued command (NotNow ones once), then Idle."""

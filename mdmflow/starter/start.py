@@ -22,7 +22,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from mdmflow.workflows import search
 from mdmflow.workflows.errors import ContextError
-from mdmflow.workflows.models import WorkflowStart
+from mdmflow.workflows.models import MDMEvent, WorkflowStart
 from mdmflow.workflows.registry import WorkflowClass, workflow_class
 
 MAX_PARALLEL_STARTS = 32
@@ -51,6 +51,7 @@ async def start_workflows(
     ids: Sequence[str],
     context: str = "",
     url_params: dict[str, str] | None = None,
+    event: MDMEvent | None = None,
 ) -> StartOutcome:
     """Start ``name`` on every ID; raise if the name is unknown, the input bad, or all busy."""
     cls = workflow_class(name)
@@ -64,6 +65,7 @@ async def start_workflows(
             instance_id=instance_id,
             context=context,
             url_params=url_params or {},
+            event=event,
         )
         for eid in unique
     ]

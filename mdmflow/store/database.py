@@ -12,7 +12,13 @@ from sqlalchemy import Connection, event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from mdmflow.store.schema import command_routes, report_payloads, schema_migrations
+from mdmflow.store.schema import (
+    command_routes,
+    event_subscriptions,
+    report_payloads,
+    schema_migrations,
+    workflow_starts,
+)
 
 
 class DatabaseError(Exception):
@@ -31,7 +37,15 @@ def _v1(conn: Connection) -> None:
     report_payloads.create(conn)
 
 
-MIGRATIONS: Sequence[Migration] = (Migration(1, "command routes and stored report payloads", _v1),)
+def _v2(conn: Connection) -> None:
+    event_subscriptions.create(conn)
+    workflow_starts.create(conn)
+
+
+MIGRATIONS: Sequence[Migration] = (
+    Migration(1, "command routes and stored report payloads", _v1),
+    Migration(2, "event subscriptions and last workflow starts", _v2),
+)
 
 
 class Database:

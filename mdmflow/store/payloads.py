@@ -6,11 +6,10 @@ import datetime as dt
 import json
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from mdmflow.mdm.plist import JsonValue
 from mdmflow.store.database import Database
+from mdmflow.store.dialect import upsert
 from mdmflow.store.schema import report_payloads
 
 
@@ -27,13 +26,12 @@ class PayloadStore:
         return f"{enrollment_id}/{command_uuid}"
 
     async def put(self, ref: str, payload: dict[str, JsonValue]) -> None:
-        insert_fn = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
-        stmt = insert_fn(report_payloads).values(
-            ref=ref, payload_json=json.dumps(payload), created_at=dt.datetime.now(dt.UTC)
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["ref"], set_={"payload_json": stmt.excluded.payload_json}
-        )
+        row = {
+            "ref": ref,
+            "payload_json": json.dumps(payload),
+            "created_at": dt.datetime.now(dt.UTC),
+        }
+        stmt = upsert(self._db, report_payloads, row, ["ref"])
         async with self._db.engine.begin() as conn:
             await conn.execute(stmt)
 

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from mdmflow.store.database import Database
+from mdmflow.store.dialect import insert_ignore
 from mdmflow.store.schema import command_routes
 
 
@@ -38,12 +37,7 @@ class RouteStore:
             return
         now = dt.datetime.now(dt.UTC)
         rows = [{**r.model_dump(), "created_at": now} for r in routes]
-        insert_fn = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
-        stmt = (
-            insert_fn(command_routes)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["enrollment_id", "command_uuid"])
-        )
+        stmt = insert_ignore(self._db, command_routes, rows, ["enrollment_id", "command_uuid"])
         async with self._db.engine.begin() as conn:
             await conn.execute(stmt)
 

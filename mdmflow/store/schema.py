@@ -33,3 +33,23 @@ report_payloads = Table(
     Column("payload_json", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+event_subscriptions = Table(
+    "event_subscriptions",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("event", String(64), nullable=False, index=True),
+    Column("workflow", String(255), nullable=False),
+    Column("context", Text, nullable=False),
+    Column("event_context", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+workflow_starts = Table(
+    "workflow_starts",
+    metadata,
+    Column("enrollment_id", String(255), primary_key=True),
+    Column("workflow_name", String(255), primary_key=True),
+    Column("workflow_id", String(1024), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -25,12 +25,14 @@ with workflow.unsafe.imports_passed_through():
         ENQUEUE_ACTIVITY,
         LOAD_PAYLOAD_ACTIVITY,
         PUSH_ACTIVITY,
+        RECORD_START_ACTIVITY,
         EngineSettings,
         EnqueueStep,
         PayloadRef,
         PushRequest,
         QueuedCommand,
         StoredPayload,
+        WorkflowStarted,
     )
     from mdmflow.mdm.commands import MDMCommand
     from mdmflow.mdm.reports import CommandStatus
@@ -182,6 +184,18 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             result_type=EngineSettings,
             start_to_close_timeout=timedelta(seconds=10),
         )
+        if workflow.patched("record-last-start"):
+            info = workflow.info()
+            await workflow.execute_local_activity(
+                RECORD_START_ACTIVITY,
+                WorkflowStarted(
+                    enrollment_id=start.enrollment_id,
+                    workflow_name=self.name,
+                    workflow_id=info.workflow_id,
+                    started_at=info.start_time,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+            )
         try:
             result = await self.steps(typed_start)
         except StepError as exc:
@@ -258,6 +272,8 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 summary=f"{name}: enqueue {', '.join(q.command.request_type for q in queued)}",
             )
         except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == MDM_REJECTED:
                 raise ApplicationError(
@@ -301,6 +317,8 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 summary=f"{name}: re-push",
             )
         except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise
             workflow.logger.warning(
                 "re-push failed; the next interval tries again",
                 extra={"step": name, "reason": str(err.cause or err)},

@@ -6,10 +6,12 @@ Each is one pydantic model so it reads as JSON in the Web UI and the ``temporal`
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mdmflow.mdm.checkin import Checkin
 from mdmflow.mdm.plist import JsonValue
 from mdmflow.mdm.reports import CommandStatus, ErrorChainItem
 from mdmflow.mdm.responses import ResponseModel
@@ -24,6 +26,32 @@ class StepError(Exception):
     """A step result lacks what the workflow needs (a missing command, an unparsable payload)."""
 
 
+class EventType(StrEnum):
+    """NanoCMD's MDM events; the names are the API's subscription ``event`` values."""
+
+    ALL_COMMAND_RESPONSE = "AllCommandResponse"
+    AUTHENTICATE = "Authenticate"
+    TOKEN_UPDATE = "TokenUpdate"
+    ENROLLMENT = "Enrollment"
+    CHECK_OUT = "CheckOut"
+    IDLE = "Idle"
+    IDLE_NOT_STARTED_SINCE = "IdleNotStartedSince"
+
+
+class MDMEvent(BaseModel):
+    """Why a workflow was started by the bridge rather than by a person.
+
+    ``checkin`` is the Authenticate, TokenUpdate (also for Enrollment) or CheckOut message;
+    ``command_report`` is the report of an AllCommandResponse event.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    type: EventType
+    checkin: Checkin | None = None
+    token_update_tally: int | None = None
+    command_report: CommandReport | None = None
+
+
 class WorkflowStart(BaseModel):
     """The input of every MDM workflow: one enrollment ID and NanoCMD's start context.
 
@@ -36,6 +64,7 @@ class WorkflowStart(BaseModel):
     instance_id: str = ""
     context: str = ""
     url_params: dict[str, str] = Field(default_factory=dict)
+    event: MDMEvent | None = None
 
 
 class CommandReport(BaseModel):

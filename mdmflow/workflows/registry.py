@@ -6,10 +6,15 @@ from typing import Any
 
 from mdmflow.workflows.devinfolog import DevInfoLogWorkflow
 from mdmflow.workflows.engine import MDMWorkflow
+from mdmflow.workflows.event_handlers import MDMEventHandler
 
 WorkflowClass = type[MDMWorkflow[Any, Any]]
 
 WORKFLOWS: dict[str, WorkflowClass] = {cls.name: cls for cls in (DevInfoLogWorkflow,)}
+"""The workflows the API, the CLI and event subscriptions can start, by NanoCMD name."""
+
+EVENT_HANDLERS: tuple[type[MDMEventHandler], ...] = ()
+"""Event-handler workflows; the bridge starts one per event they declared."""
 
 
 class UnknownWorkflowError(LookupError):

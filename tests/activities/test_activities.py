@@ -25,6 +25,7 @@ from mdmflow.simulator import Mode
 from mdmflow.store.database import Database
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import Route, RouteStore
+from mdmflow.store.starts import WorkflowStartStore
 from mdmflow.workflows import engine
 from tests.activities.conftest import MDM, closed_port_url, simulated_mdm
 
@@ -42,7 +43,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def activities(client: MDMClient, db: Database) -> MDMActivities:
-    return MDMActivities(client, RouteStore(db), PayloadStore(db), ENGINE)
+    return MDMActivities(client, RouteStore(db), PayloadStore(db), WorkflowStartStore(db), ENGINE)
 
 
 def step(ids: Sequence[str], *commands: MDMCommand) -> EnqueueStep:

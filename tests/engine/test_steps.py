@@ -62,7 +62,8 @@ async def start_probe(
 async def waiting_status(handle: WorkflowHandle[Any, ProbeOutcome], notnows: int) -> WorkflowStatus:
     """The status once the device's NotNow answers have reached the workflow."""
     await wait_for_event(handle, SIGNALED, notnows)
-    return await handle.query("status", result_type=WorkflowStatus)
+    status: WorkflowStatus = await handle.query("status", result_type=WorkflowStatus)
+    return status
 
 
 async def test_step_completes_only_when_every_command_has_a_final_status(stack: Stack) -> None:

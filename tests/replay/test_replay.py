@@ -14,22 +14,21 @@ from temporalio.worker import Replayer
 from mdmflow.workflows.registry import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+RECORDED = {p.stem: json.loads(p.read_text()) for p in HISTORIES}
 
 
 def test_there_are_histories_to_replay() -> None:
     assert len(HISTORIES) >= 2
     recorded_types = {
-        json.loads(p.read_text())["events"][0]["workflowExecutionStartedEventAttributes"][
-            "workflowType"
-        ]["name"]
-        for p in HISTORIES
+        h["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
+        for h in RECORDED.values()
     }
     assert recorded_types <= set(WORKFLOWS)
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_history_replays_without_nondeterminism(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+@pytest.mark.parametrize("name", sorted(RECORDED))
+async def test_history_replays_without_nondeterminism(name: str) -> None:
+    history = WorkflowHistory.from_json(name, RECORDED[name])
     replayer = Replayer(workflows=list(WORKFLOWS.values()), data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

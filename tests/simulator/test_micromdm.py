@@ -82,7 +82,11 @@ async def test_enqueue_errors_are_500_json(micro: Harness) -> None:
 async def test_auth_failures_match_micromdm(micro: Harness) -> None:
     url = micro.sim.enqueue_url(micro.url) + micro.udids[0]
     async with httpx.AsyncClient() as anonymous:
-        for auth in (None, ("micromdm", "wrong"), ("nanomdm", API_KEY)):
+        for auth in (
+            httpx.Auth(),  # no credentials at all
+            httpx.BasicAuth("micromdm", "wrong"),
+            httpx.BasicAuth("nanomdm", API_KEY),
+        ):
             reply = await anonymous.post(url, content=b"", auth=auth)
             assert reply.status_code == 401
             assert reply.headers["www-authenticate"] == 'Basic realm="micromdm"'

@@ -6,6 +6,7 @@ import httpx
 
 from mdmflow.mdm.commands import DeviceInformation, ProfileList, SecurityInfo
 from mdmflow.mdm.reports import CommandStatus
+from mdmflow.mdm.responses import SecurityInfoResponse
 from tests.simulator.conftest import API_KEY, Harness
 from tests.simulator.receiver import WebhookReceiver
 
@@ -68,9 +69,8 @@ async def test_nopush_waits_for_the_push(nano: Harness, receiver: WebhookReceive
     assert push.status_code == 200
     assert set(push.json()) == {"status"}
     [delivery] = await receiver.wait_reports(1)
-    assert (
-        delivery.report.payload["SecurityInfo"]["FDE_Enabled"] == nano.sim.device(udid).fde_enabled
-    )
+    security = SecurityInfoResponse.model_validate(delivery.report.payload).security_info
+    assert security.fde_enabled is nano.sim.device(udid).fde_enabled
     [request] = [r for r in nano.sim.requests if r.path.startswith("/v1/enqueue/")]
     assert request.method == "PUT"
     assert request.query == {"nopush": "1"}
@@ -136,6 +136,21 @@ async def test_bad_plist_and_missing_keys_are_decoding_errors(nano: Harness) -> 
     assert empty.json() == {"no_push": True, "command_error": "must enqueue or push"}
 
 
+async def test_empty_body_pushes_and_empty_path_fails(
+    nano: Harness, receiver: WebhookReceiver
+) -> None:
+    base = nano.sim.enqueue_url(nano.url)
+    no_ids = await nano.client.put(base, content=ProfileList().to_plist("0001"))
+    assert no_ids.status_code == 500
+    assert no_ids.json() == {"command_error": "getting enrollment ids: empty path"}
+
+    push_only = await nano.client.put(base + nano.udids[0], content=b"")
+    assert push_only.status_code == 200
+    assert set(push_only.json()["status"][nano.udids[0]]) == {"push_result"}
+    [idle] = await receiver.wait_idles(1)  # nothing queued: the device just checks in
+    assert idle.ack.udid == nano.udids[0]
+
+
 def _no_uuid() -> bytes:
     return ProfileList().to_plist("X").replace(b"<key>CommandUUID</key>", b"<key>Other</key>")
 
@@ -152,7 +167,11 @@ async def test_not_enrolled_device_cannot_be_pushed(nano: Harness) -> None:
 async def test_auth_failures_match_nanomdm(nano: Harness) -> None:
     url = nano.sim.push_url(nano.url) + nano.udids[0]
     async with httpx.AsyncClient() as anonymous:
-        for auth in (None, ("nanomdm", "wrong"), ("micromdm", API_KEY)):
+        for auth in (
+            httpx.Auth(),  # no credentials at all
+            httpx.BasicAuth("nanomdm", "wrong"),
+            httpx.BasicAuth("micromdm", API_KEY),
+        ):
             reply = await anonymous.get(url, auth=auth)
             assert reply.status_code == 401
             assert reply.headers["www-authenticate"] == 'Basic realm="nanomdm"'

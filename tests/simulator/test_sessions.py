@@ -19,6 +19,7 @@ from mdmflow.mdm.commands import (
 )
 from mdmflow.mdm.plist import dump_xml
 from mdmflow.mdm.reports import CommandStatus
+from mdmflow.mdm.responses import ProfileListResponse, SecurityInfoResponse
 from mdmflow.simulator import SimulatedDevice
 from tests.simulator.conftest import Harness, simulated
 from tests.simulator.receiver import WebhookReceiver
@@ -107,17 +108,16 @@ async def test_profile_install_list_and_remove(nano: Harness, receiver: WebhookR
 
     install, listed, removed, missing, after = (d.report for d in await receiver.wait_reports(5))
     assert install.status is CommandStatus.ACKNOWLEDGED
-    [item] = listed.payload["ProfileList"]
-    assert item["PayloadIdentifier"] == PROFILE_ID
-    assert item["PayloadUUID"] == "5A0B1C2D-0000-4000-8000-000000000001"
-    assert item["PayloadDisplayName"] == "Office Wi-Fi"
-    assert item["PayloadContent"][0]["PayloadType"] == "com.apple.wifi.managed"
+    [item] = ProfileListResponse.model_validate(listed.payload).profile_list
+    assert item.payload_identifier == PROFILE_ID
+    assert item.payload_uuid == "5A0B1C2D-0000-4000-8000-000000000001"
+    assert item.payload_display_name == "Office Wi-Fi"
+    assert (item.model_extra or {})["PayloadContent"][0]["PayloadType"] == "com.apple.wifi.managed"
     assert removed.status is CommandStatus.ACKNOWLEDGED
     assert missing.status is CommandStatus.ERROR
     assert missing.error_chain[0].error_code == 12013
-    assert [p["PayloadIdentifier"] for p in after.payload["ProfileList"]] == [
-        "com.example.mdmflow.enrollment"
-    ]
+    remaining = ProfileListResponse.model_validate(after.payload).profile_list
+    assert [p.payload_identifier for p in remaining] == ["com.example.mdmflow.enrollment"]
     await nano.sim.wait_until_quiet()
     assert len(receiver.idles) == 1  # one push, one session
 
@@ -184,7 +184,8 @@ async def test_user_channel_routes_to_the_device(
         assert delivery.ack.url_params == {"tenant": "acme"}
         report = delivery.report
         assert report.user_id == device.user.user_id
-        assert "FDE_Enabled" not in report.payload["SecurityInfo"]
+        security = SecurityInfoResponse.model_validate(report.payload).security_info
+        assert security.fde_enabled is None  # no FileVault keys on the user channel
         [idle] = await receiver.wait_idles(1)
         assert idle.report.user_id == device.user.user_id
 

@@ -19,27 +19,30 @@ async def _versions(db: Database) -> list[int]:
         return list(result.scalars())
 
 
-async def test_fresh_database_is_at_version_1(database: Database) -> None:
-    assert await _versions(database) == [1]
-    assert [m.version for m in MIGRATIONS] == [1]
+ALL_VERSIONS = [m.version for m in MIGRATIONS]
+
+
+async def test_fresh_database_has_every_migration_in_order(database: Database) -> None:
+    assert await _versions(database) == ALL_VERSIONS
+    assert ALL_VERSIONS == list(range(1, len(MIGRATIONS) + 1))
 
 
 async def test_opening_twice_is_idempotent(database: Database, database_url: str) -> None:
     again = await Database.open(database_url)
     try:
-        assert await _versions(again) == [1]
+        assert await _versions(again) == ALL_VERSIONS
         await again.migrate()
-        assert await _versions(again) == [1]
+        assert await _versions(again) == ALL_VERSIONS
     finally:
         await again.close()
-    assert await _versions(database) == [1]
+    assert await _versions(database) == ALL_VERSIONS
 
 
 async def test_concurrent_opens_of_a_new_database_both_succeed(database_url: str) -> None:
     opened = await asyncio.gather(*(Database.open(database_url) for _ in range(4)))
     try:
         for db in opened:
-            assert await _versions(db) == [1]
+            assert await _versions(db) == ALL_VERSIONS
     finally:
         for db in opened:
             await db.close()

@@ -1,0 +1,146 @@
+"""Turn check-ins, Idle reports and command responses into workflow starts (NanoCMD §a.6, §a.7).
+
+Subscriptions start their workflow for the enrollment; event-handler workflows receive the
+events they declared. A start refused because the workflow already runs is normal, not an
+error. Where NanoCMD's code and documentation disagree, the documentation wins: Idle
+subscriptions do fire, and Authenticate/CheckOut really cancel everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Awaitable, Iterable, Sequence
+
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from mdmflow.bridge.cancel import cancel_enrollment
+from mdmflow.mdm.checkin import Authenticate, CheckOut, TokenUpdate
+from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
+from mdmflow.store.starts import WorkflowStartStore
+from mdmflow.store.subscriptions import NamedSubscription, SubscriptionStore
+from mdmflow.workflows.event_handlers import EventDelivery, MDMEventHandler
+from mdmflow.workflows.models import CommandReport, EventType, MDMEvent
+from mdmflow.workflows.registry import UnknownWorkflowError
+
+log = logging.getLogger(__name__)
+
+
+class EventDispatcher:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        subscriptions: SubscriptionStore,
+        starts: WorkflowStartStore,
+        handlers: Sequence[type[MDMEventHandler]],
+    ) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._subscriptions = subscriptions
+        self._starts = starts
+        self._handlers = handlers
+
+    async def checkin(
+        self,
+        eid: str,
+        message: Authenticate | TokenUpdate | CheckOut,
+        params: dict[str, str],
+        tally: int | None,
+    ) -> None:
+        if isinstance(message, Authenticate | CheckOut):
+            reason = f"mdm.{message.message_type} from {eid}: its earlier workflows are void"
+            await cancel_enrollment(self._client, self._starts, eid, reason)
+            await self._starts.clear(eid)
+        events = [
+            MDMEvent(
+                type=EventType(message.message_type), checkin=message, token_update_tally=tally
+            )
+        ]
+        if isinstance(message, TokenUpdate) and (tally is None or tally == 1):
+            events.append(
+                MDMEvent(type=EventType.ENROLLMENT, checkin=message, token_update_tally=tally)
+            )
+        for event in events:
+            await self.dispatch(eid, event, params)
+
+    async def idle(self, eid: str, params: dict[str, str], now: dt.datetime) -> None:
+        await self.dispatch(eid, MDMEvent(type=EventType.IDLE), params)
+        subs = await self._subscriptions.list(EventType.IDLE_NOT_STARTED_SINCE)
+        await _all(self._idle_not_started_since(eid, sub, params, now) for sub in subs)
+
+    async def command_response(self, report: CommandReport) -> None:
+        """AllCommandResponse: every tracked report, NotNow included, before the step sees it."""
+        event = MDMEvent(type=EventType.ALL_COMMAND_RESPONSE, command_report=report)
+        await self._deliver(report.enrollment_id, event, report.url_params)
+
+    async def dispatch(self, eid: str, event: MDMEvent, params: dict[str, str]) -> None:
+        subs = await self._subscriptions.list(event.type)
+        await _all(
+            [self._start(eid, sub, event, params) for sub in subs]
+            + [self._deliver(eid, event, params)]
+        )
+
+    async def _idle_not_started_since(
+        self, eid: str, sub: NamedSubscription, params: dict[str, str], now: dt.datetime
+    ) -> None:
+        try:
+            seconds = int(sub.event_context)
+        except ValueError:
+            seconds = 0
+        if seconds < 1:
+            log.warning(
+                "skipping IdleNotStartedSince subscription: event_context must be an integer >= 1",
+                extra={"subscription": sub.name},
+            )
+            return
+        started = await self._starts.last_started(eid, sub.workflow)
+        if started is not None and now <= started + dt.timedelta(seconds=seconds):
+            return
+        event = MDMEvent(type=EventType.IDLE_NOT_STARTED_SINCE)
+        await self._start(eid, sub, event, params)
+
+    async def _start(
+        self, eid: str, sub: NamedSubscription, event: MDMEvent, params: dict[str, str]
+    ) -> None:
+        fields = {"enrollment_id": eid, "subscription": sub.name, "event": event.type.value}
+        try:
+            outcome = await start_workflows(
+                self._client, self._task_queue, sub.workflow, [eid], sub.context, params, event
+            )
+        except AllAlreadyRunningError:
+            log.info("subscription's workflow already running", extra=fields)
+            return
+        except (UnknownWorkflowError, StartError) as exc:
+            log.warning("subscription could not start", extra={**fields, "reason": str(exc)})
+            return
+        log.info(
+            "subscription started workflow", extra={**fields, "instance_id": outcome.instance_id}
+        )
+
+    async def _deliver(self, eid: str, event: MDMEvent, params: dict[str, str]) -> None:
+        delivery = EventDelivery(enrollment_id=eid, event=event, url_params=params)
+        await _all(
+            self._client.start_workflow(
+                handler.name,
+                delivery,
+                id=f"{handler.name}/{eid}/{uuid.uuid4()}",
+                task_queue=self._task_queue,
+                static_summary=f"{event.type.value} event for {eid}",
+            )
+            for handler in self._handlers
+            if handler.wants(event)
+        )
+
+
+async def _all(calls: Iterable[Awaitable[object]]) -> None:
+    """Run concurrently; a Temporal outage propagates (the webhook answers 503)."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, RPCError) and result.status == RPCStatusCode.UNAVAILABLE:
+            raise result
+        if isinstance(result, BaseException):
+            log.error("event delivery failed", exc_info=result)

@@ -98,7 +98,7 @@ class EventDispatcher:
             )
             return
         started = await self._starts.last_started(eid, sub.workflow)
-        if started is not None and now <= started + dt.timedelta(seconds=seconds):
+        if not not_started_since(now, started, seconds):
             return
         event = MDMEvent(type=EventType.IDLE_NOT_STARTED_SINCE)
         await self._start(eid, sub, event, params)
@@ -134,6 +134,11 @@ class EventDispatcher:
             for handler in self._handlers
             if handler.wants(event)
         )
+
+
+def not_started_since(now: dt.datetime, started: dt.datetime | None, seconds: int) -> bool:
+    """IdleNotStartedSince fires only strictly after ``started + seconds`` (or if never started)."""
+    return started is None or now > started + dt.timedelta(seconds=seconds)
 
 
 async def _all(calls: Iterable[Awaitable[object]]) -> None:

@@ -192,7 +192,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                     enrollment_id=start.enrollment_id,
                     workflow_name=self.name,
                     workflow_id=info.workflow_id,
-                    started_at=info.start_time,
+                    started_at=info.workflow_start_time,
                 ),
                 start_to_close_timeout=timedelta(seconds=30),
             )

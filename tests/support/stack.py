@@ -56,7 +56,11 @@ async def running_stack(
     settings: dict[str, Any] | None = None,
     simulator: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
-    """Start bridge, simulator and worker on a fresh task queue; stop them on exit."""
+    """Start bridge, simulator and worker on a fresh task queue; stop them on exit.
+
+    Each stack gets a fresh fleet (a new seed) unless the caller fixes one, so tests sharing
+    the session's Temporal server never meet each other's workflow IDs.
+    """
     values: dict[str, Any] = {
         "listen": "127.0.0.1:0",
         "api_key": API_KEY,
@@ -75,7 +79,7 @@ async def running_stack(
                     api_key=MDM_KEY,
                     webhook_url=f"{bridge_url}/webhook",
                     devices=devices,
-                    **(simulator or {}),
+                    **{"seed": uuid.uuid4().int % 2**32, **(simulator or {})},
                 ),
                 "127.0.0.1",
                 0,

@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType as HistoryEventType
-from temporalio.api.enums.v1 import WorkflowExecutionStatus
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -34,7 +33,7 @@ from tests.support.reports import (
 from tests.support.stack import Stack, running_stack
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
-CANCELED = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED
+CANCELED = WorkflowExecutionStatus.CANCELED
 
 
 @pytest.fixture

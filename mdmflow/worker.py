@@ -1,20 +1,24 @@
-"""Build and run the Temporal worker with every MDM workflow and the engine's activities."""
+"""Build and run the Temporal worker with every MDM workflow and every activity."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from mdmflow.activities.inventory import InventoryActivities
 from mdmflow.activities.mdm import MDMActivities
 from mdmflow.activities.mdm_client import MDMClient, MDMServer
 from mdmflow.activities.models import EngineSettings
 from mdmflow.config import Settings
 from mdmflow.store.database import Database
+from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
 from mdmflow.store.starts import WorkflowStartStore
@@ -23,10 +27,22 @@ from mdmflow.workflows.registry import EVENT_HANDLERS, WORKFLOWS
 MDM_HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
+@dataclass(frozen=True)
+class WorkerActivities:
+    """Every activity object of one worker: the engine's and the subsystems'."""
+
+    mdm: MDMActivities
+    inventory: InventoryActivities
+
+    def all(self) -> list[Callable[..., Awaitable[Any]]]:
+        """Every activity, for the worker's registration."""
+        return [*self.mdm.all(), *self.inventory.all()]
+
+
 def build_worker(
     client: Client,
     settings: Settings,
-    activities: MDMActivities,
+    activities: WorkerActivities,
     extra_workflows: Sequence[type] = (),
 ) -> Worker:
     """The worker caches up to 2,000 workflows: a fleet's waiting devices stay in memory."""
@@ -41,8 +57,8 @@ def build_worker(
 
 
 @contextlib.asynccontextmanager
-async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[MDMActivities]:
-    """The activities with a pooled HTTP client to the MDM server, closed on exit."""
+async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[WorkerActivities]:
+    """Every activity, with a pooled HTTP client to the MDM server, closed on exit."""
     settings.require_mdm_server()
     server = MDMServer(
         enqueue_url=settings.enqueue_url,
@@ -53,7 +69,7 @@ async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[M
     )
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
     async with httpx.AsyncClient(timeout=MDM_HTTP_TIMEOUT, limits=limits) as http:
-        yield MDMActivities(
+        mdm = MDMActivities(
             client=MDMClient(server, http),
             routes=RouteStore(db),
             payloads=PayloadStore(db),
@@ -63,6 +79,7 @@ async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[M
                 repush_interval_s=settings.repush_interval,
             ),
         )
+        yield WorkerActivities(mdm=mdm, inventory=InventoryActivities(InventoryStore(db)))
 
 
 async def run_worker(settings: Settings, client: Client) -> None:

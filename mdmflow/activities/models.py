@@ -14,6 +14,7 @@ PUSH_ACTIVITY = "mdm_push"
 ENGINE_SETTINGS_ACTIVITY = "mdm_engine_settings"
 LOAD_PAYLOAD_ACTIVITY = "mdm_load_report_payload"
 RECORD_START_ACTIVITY = "mdm_record_workflow_start"
+INVENTORY_MERGE_ACTIVITY = "mdm_inventory_merge"
 
 
 class QueuedCommand(BaseModel):
@@ -63,3 +64,11 @@ class WorkflowStarted(BaseModel):
     workflow_name: str
     workflow_id: str
     started_at: datetime
+
+
+class InventoryUpdate(BaseModel):
+    """Merge ``values`` into the enrollment's inventory record (last write wins per key)."""
+
+    model_config = ConfigDict(frozen=True)
+    enrollment_id: str = Field(min_length=1)
+    values: dict[str, JsonValue]

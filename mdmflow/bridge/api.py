@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from mdmflow.bridge.auth import BasicAuth
 from mdmflow.bridge.errors import error
 from mdmflow.bridge.event_api import event_router
+from mdmflow.bridge.inventory_api import inventory_router
 from mdmflow.bridge.state import BridgeState
 from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
 from mdmflow.workflows.registry import UnknownWorkflowError
@@ -40,4 +41,5 @@ def v1_router(api_key: str) -> APIRouter:
         return JSONResponse(outcome.model_dump())
 
     router.include_router(event_router())
+    router.include_router(inventory_router())
     return router

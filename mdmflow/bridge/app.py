@@ -1,10 +1,11 @@
-"""Build the bridge's ASGI app: ``/webhook``, ``/v1`` (when an API key is set), ``/version``."""
+"""Build the bridge's ASGI app: ``/webhook``, ``/v1`` and ``/inventory`` (when an API key is
+set), ``/version``."""
 
 from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
@@ -14,12 +15,15 @@ from temporalio.client import Client
 
 from mdmflow import __version__
 from mdmflow.bridge.api import v1_router
+from mdmflow.bridge.auth import BasicAuth
 from mdmflow.bridge.errors import error
 from mdmflow.bridge.events import EventDispatcher
+from mdmflow.bridge.inventory_api import inventory_router
 from mdmflow.bridge.state import BridgeState
 from mdmflow.bridge.webhook import TemporalUnavailableError, WebhookHandler, WebhookRejectedError
 from mdmflow.config import Settings
 from mdmflow.store.database import Database
+from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
 from mdmflow.store.starts import WorkflowStartStore
@@ -41,6 +45,7 @@ def create_app(settings: Settings, client: Client, db: Database) -> ASGIApp:
         client=client,
         db=db,
         subscriptions=subscriptions,
+        inventory=InventoryStore(db),
         webhook=WebhookHandler(
             client, RouteStore(db), PayloadStore(db), events, settings.inline_result_bytes
         ),
@@ -89,4 +94,6 @@ def create_app(settings: Settings, client: Client, db: Database) -> ASGIApp:
 
     if settings.api_key:
         app.include_router(v1_router(settings.api_key))
+        # NanoCMD serves its inventory at /inventory by mistake; kept for its clients.
+        app.include_router(inventory_router(), dependencies=[Depends(BasicAuth(settings.api_key))])
     return OpenTelemetryMiddleware(app)

@@ -9,6 +9,7 @@ from temporalio.client import Client
 from mdmflow.bridge.webhook import WebhookHandler
 from mdmflow.config import Settings
 from mdmflow.store.database import Database
+from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.subscriptions import SubscriptionStore
 
 
@@ -18,4 +19,5 @@ class BridgeState:
     client: Client
     db: Database
     subscriptions: SubscriptionStore
+    inventory: InventoryStore
     webhook: WebhookHandler

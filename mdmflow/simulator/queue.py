@@ -68,7 +68,7 @@ class CommandQueue:
         self._seen.add(command.uuid)
         self._pending[command.uuid] = command
 
-    def next(self, skip: Container[str] = ()) -> QueuedCommand | None:
+    def next(self, skip: Container[str]) -> QueuedCommand | None:
         """The oldest command not in ``skip`` (the UUIDs this session got NotNow for)."""
         return next((cmd for uuid, cmd in self._pending.items() if uuid not in skip), None)
 
@@ -78,9 +78,6 @@ class CommandQueue:
 
     def clear(self) -> None:
         self._pending.clear()
-
-    def __len__(self) -> int:
-        return len(self._pending)
 
     def __iter__(self) -> Iterator[QueuedCommand]:
         return iter(list(self._pending.values()))

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from mdmflow.store.schema import (
     command_routes,
     event_subscriptions,
+    inventory,
     report_payloads,
     schema_migrations,
     workflow_starts,
@@ -42,9 +43,14 @@ def _v2(conn: Connection) -> None:
     workflow_starts.create(conn)
 
 
+def _v3(conn: Connection) -> None:
+    inventory.create(conn)
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "command routes and stored report payloads", _v1),
     Migration(2, "event subscriptions and last workflow starts", _v2),
+    Migration(3, "inventory values per enrollment", _v3),
 )
 
 

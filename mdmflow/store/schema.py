@@ -53,3 +53,12 @@ workflow_starts = Table(
     Column("workflow_id", String(1024), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
 )
+
+inventory = Table(
+    "inventory",
+    metadata,
+    Column("enrollment_id", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value_json", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -7,13 +7,16 @@ from typing import Any
 from mdmflow.workflows.devinfolog import DevInfoLogWorkflow
 from mdmflow.workflows.engine import MDMWorkflow
 from mdmflow.workflows.event_handlers import MDMEventHandler
+from mdmflow.workflows.inventory import InventoryEventsWorkflow, InventoryWorkflow
 
 WorkflowClass = type[MDMWorkflow[Any, Any]]
 
-WORKFLOWS: dict[str, WorkflowClass] = {cls.name: cls for cls in (DevInfoLogWorkflow,)}
+WORKFLOWS: dict[str, WorkflowClass] = {
+    cls.name: cls for cls in (DevInfoLogWorkflow, InventoryWorkflow)
+}
 """The workflows the API, the CLI and event subscriptions can start, by NanoCMD name."""
 
-EVENT_HANDLERS: tuple[type[MDMEventHandler], ...] = ()
+EVENT_HANDLERS: tuple[type[MDMEventHandler], ...] = (InventoryEventsWorkflow,)
 """Event-handler workflows; the bridge starts one per event they declared."""
 
 

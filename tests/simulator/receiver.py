@@ -16,7 +16,7 @@ from starlette.routing import Route
 from mdmflow.mdm.reports import ParsedReport
 from mdmflow.mdm.webhook import AcknowledgeEvent, WebhookEvent
 
-WAIT_SECONDS = 20
+WAIT_SECONDS = 60  # a safety net against hangs only; waits end as soon as reports arrive
 
 
 @dataclass(frozen=True)

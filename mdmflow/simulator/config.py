@@ -30,6 +30,8 @@ class SimulatorConfig(BaseModel):
     ios_ratio: float = Field(default=0.0, ge=0.0, le=1.0)
     webhook_hmac_key: str = ""
     url_params: dict[str, str] = Field(default_factory=dict)
+    enrolled: bool = True
+    """False: devices start unenrolled (no push reaches them) until ``Simulator.enroll``."""
     max_sessions: int = Field(default=16, ge=1)
     """Devices in session at once, which is also the webhook connection pool size."""
 

@@ -14,10 +14,12 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from mdmflow.httpserver import serve_app
 from mdmflow.simulator.config import SimulatorConfig
@@ -35,8 +37,11 @@ _ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _Handler = Callable[[Simulator, Request, bytes], Awaitable[Response]]
 
 
-def create_app(sim: Simulator) -> Starlette:
-    """The API of ``sim.config.mode`` plus ``GET /version`` and ``GET /sim/devices``."""
+def create_app(sim: Simulator) -> ASGIApp:
+    """The API of ``sim.config.mode`` plus ``GET /version`` and ``GET /sim/devices``.
+
+    Traced like the bridge, so a push's trace continues into the device's webhook posts.
+    """
 
     def api(handler: _Handler, *, record: bool = True) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -45,6 +50,8 @@ def create_app(sim: Simulator) -> Starlette:
                 sim.record(request.method, request.url.path, dict(request.query_params), body)
             if not _authorized(request, sim.config):
                 return _unauthorized(sim.config)
+            if sim.outage:
+                return PlainTextResponse("simulated outage\n", status_code=503)
             return await handler(sim, request, body)
 
         return endpoint
@@ -65,7 +72,7 @@ def create_app(sim: Simulator) -> Starlette:
             Route("/push/{udid}", api(_micro_push), methods=["GET"]),
             Route("/v1/push/{udid}", api(_micro_push), methods=["POST"]),
         ]
-    return Starlette(routes=routes)
+    return OpenTelemetryMiddleware(Starlette(routes=routes))
 
 
 @contextlib.asynccontextmanager

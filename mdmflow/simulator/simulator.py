@@ -15,14 +15,16 @@ import plistlib
 import random
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
+from opentelemetry import context as otel_context
 
 from mdmflow.mdm.reports import CommandStatus
-from mdmflow.simulator import responses, webhook
+from mdmflow.simulator import checkins, responses, webhook
 from mdmflow.simulator.config import SimulatorConfig
 from mdmflow.simulator.devices import SimulatedDevice, SimulatedUser, generate_fleet
 from mdmflow.simulator.queue import CommandQueue, QueuedCommand
@@ -74,6 +76,7 @@ class _Channel:
     queue: CommandQueue = field(default_factory=CommandQueue)
     busy: bool = False
     again: bool = False
+    trace: otel_context.Context | None = None
 
 
 class Simulator:
@@ -85,7 +88,12 @@ class Simulator:
         self.error_rate = config.error_rate
         self.latency_ms = config.latency_ms
         self.rotate_hook: RotateHook | None = None
+        self.outage = False
+        """While True the API answers 503, like an MDM server that is down."""
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self.fleet = generate_fleet(config.devices, config.seed, ios_ratio=config.ios_ratio)
+        for device in self.fleet:
+            device.enrolled = config.enrolled
         self.requests: list[RecordedRequest] = []
         self.stats = SimulatorStats()
         self._rng = random.Random(config.seed)
@@ -164,6 +172,27 @@ class Simulator:
 
     def record(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
         self.requests.append(RecordedRequest(method, path, query, body))
+        self._notify()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Resolve once ``predicate()`` holds; it is re-checked after every API request and
+        every report the webhook accepted (tests synchronise on this, never on sleeps)."""
+        if predicate():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((predicate, waiter))
+        await waiter
+
+    def _notify(self) -> None:
+        pending = []
+        for predicate, waiter in self._waiters:
+            if waiter.done():
+                continue
+            if predicate():
+                waiter.set_result(None)
+            else:
+                pending.append((predicate, waiter))
+        self._waiters = pending
 
     def reset_log(self) -> None:
         self.requests.clear()
@@ -190,6 +219,7 @@ class Simulator:
 
     def _wake(self, channel: _Channel) -> None:
         """Queue the device for a session; at most ``max_sessions`` devices talk at once."""
+        channel.trace = otel_context.get_current()  # the push's trace continues in the session
         if channel.busy:
             channel.again = True  # the device connects again after this session
             return
@@ -215,7 +245,11 @@ class Simulator:
         try:
             while True:
                 channel.again = False
-                await self._session(channel)
+                token = otel_context.attach(channel.trace or otel_context.Context())
+                try:
+                    await self._session(channel)
+                finally:
+                    otel_context.detach(token)
                 if not channel.again:
                     break
         except Exception:
@@ -276,6 +310,13 @@ class Simulator:
             raw_report=plistlib.dumps(report),
             url_params=self.config.url_params,
         )
+        if not await self._post(channel, event, status):
+            return False
+        self.stats.reports[status] += 1
+        self._notify()
+        return True
+
+    async def _post(self, channel: _Channel, event: dict[str, Any], what: str) -> bool:
         body = webhook.encode(event)
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if self.config.webhook_hmac_key:
@@ -286,15 +327,69 @@ class Simulator:
             problem = f"{type(exc).__name__}: {exc}"
         else:
             if reply.status_code < 400:
-                self.stats.reports[status] += 1
                 return True
             problem = f"HTTP {reply.status_code}"
         self.stats.webhook_failures += 1
         log.warning(
             "webhook post failed",
-            extra={"enrollment_id": channel.id, "status": status, "problem": problem},
+            extra={"enrollment_id": channel.id, "status": what, "problem": problem},
         )
         return False
+
+    # -- enrollment ----------------------------------------------------------------------------
+
+    async def enroll(self, enrollment_id: str) -> bool:
+        """Enroll (again): Authenticate, then TokenUpdate for the device and its user channel.
+
+        NanoMDM counts TokenUpdates since the Authenticate, so the tally is 1 each time. Returns
+        False when the webhook did not accept every message.
+        """
+        channel = self._channel(enrollment_id)
+        device = channel.device
+        ok = await self._post_checkin(channel, checkins.authenticate(device))
+        device.enrolled = True
+        ok &= await self._post_checkin(
+            channel, checkins.token_update(device, None, self._rng), tally=1
+        )
+        if device.user_enrollment_id is not None:
+            user_channel = self._channel(device.user_enrollment_id)
+            ok &= await self._post_checkin(
+                user_channel, checkins.token_update(device, device.user, self._rng), tally=1
+            )
+        return ok
+
+    async def token_update(self, enrollment_id: str, tally: int) -> bool:
+        """A later TokenUpdate (new push token), with NanoMDM's running tally."""
+        channel = self._channel(enrollment_id)
+        message = checkins.token_update(channel.device, channel.user, self._rng)
+        return await self._post_checkin(channel, message, tally=tally)
+
+    async def check_out(self, enrollment_id: str) -> bool:
+        """The device leaves management: CheckOut, and no more pushes reach it."""
+        channel = self._channel(enrollment_id)
+        channel.device.enrolled = False
+        return await self._post_checkin(channel, checkins.check_out(channel.device))
+
+    async def idle(self, enrollment_id: str) -> bool:
+        """The device checks in with nothing to report (an Idle report, no session)."""
+        channel = self._channel(enrollment_id)
+        return await self._deliver(
+            channel, responses.envelope(channel.device, CommandStatus.IDLE, user=channel.user)
+        )
+
+    async def _post_checkin(
+        self, channel: _Channel, message: dict[str, Any], tally: int | None = None
+    ) -> bool:
+        event = webhook.checkin_event(
+            mode=self.config.mode,
+            udid=channel.device.udid,
+            enrollment_id=channel.id,
+            message_type=str(message["MessageType"]),
+            raw_message=plistlib.dumps(message),
+            url_params=self.config.url_params,
+            tally=tally,
+        )
+        return await self._post(channel, event, str(message["MessageType"]))
 
     def _new_uuid(self) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4)).upper()

@@ -50,6 +50,37 @@ def connect_event(
     }
 
 
+def checkin_event(
+    *,
+    mode: Mode,
+    udid: str,
+    enrollment_id: str,
+    message_type: str,
+    raw_message: bytes,
+    url_params: dict[str, str],
+    tally: int | None = None,
+) -> dict[str, Any]:
+    """A check-in event; NanoMDM adds ``ids`` and, for TokenUpdate, ``token_update_tally``."""
+    checkin: dict[str, Any] = {"udid": udid}
+    if mode == "micromdm":
+        checkin["url_params"] = url_params or None
+    elif url_params:
+        checkin["url_params"] = url_params
+    checkin["raw_payload"] = base64.b64encode(raw_message).decode("ascii")
+    if mode == "nanomdm":
+        if enrollment_id == udid:
+            checkin["ids"] = {"id": enrollment_id, "type": "Device"}
+        else:
+            checkin["ids"] = {"id": enrollment_id, "type": "User", "parent_id": udid}
+        if tally is not None:
+            checkin["token_update_tally"] = tally
+    return {
+        "topic": f"mdm.{message_type}",
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "checkin_event": checkin,
+    }
+
+
 def encode(event: dict[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode()
 

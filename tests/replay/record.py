@@ -26,6 +26,7 @@ from tests.support.temporal import DEV_SERVER_ARGS, binary
 
 HISTORIES = Path(__file__).parent / "histories"
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
+INVENTORY = "io.micromdm.wf.inventory.v1"
 
 Scenario = Callable[[Stack], Awaitable[WorkflowHandle[object, object]]]
 
@@ -52,9 +53,20 @@ async def devinfolog_notnow_then_repush(stack: Stack) -> WorkflowHandle[object, 
         id=f"{DEVINFOLOG}/{eid}",
         task_queue=stack.task_queue,
     )
-    while not stack.sim.stats.reports.get("NotNow"):
-        await asyncio.sleep(0.05)
+    await stack.sim.wait_for(lambda: stack.sim.stats.reports["NotNow"] >= 1)
     stack.sim.not_now_rate = 0.0
+    await handle.result()
+    return handle
+
+
+async def inventory_acknowledged(stack: Stack) -> WorkflowHandle[object, object]:
+    eid = stack.sim.enrollment_ids()[0]
+    handle = await stack.client.start_workflow(
+        INVENTORY,
+        WorkflowStart(enrollment_id=eid, instance_id="replay-3"),
+        id=f"{INVENTORY}/{eid}",
+        task_queue=stack.task_queue,
+    )
     await handle.result()
     return handle
 
@@ -62,6 +74,7 @@ async def devinfolog_notnow_then_repush(stack: Stack) -> WorkflowHandle[object, 
 SCENARIOS: dict[str, Scenario] = {
     "devinfolog-acknowledged": devinfolog_acknowledged,
     "devinfolog-notnow-repush": devinfolog_notnow_then_repush,
+    "inventory-acknowledged": inventory_acknowledged,
 }
 
 

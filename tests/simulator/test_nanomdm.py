@@ -88,6 +88,7 @@ async def test_multi_id_enqueue_reaches_every_device(
     reports = await receiver.wait_reports(len(nano.udids))
     assert sorted(d.ack.udid for d in reports) == sorted(nano.udids)
     assert {d.ack.command_uuid for d in reports} == {command_uuid}
+    await nano.sim.wait_until_quiet()
     assert [len(nano.sim.queued(u)) for u in nano.udids] == [0, 0, 0]
 
 

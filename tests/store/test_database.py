@@ -24,7 +24,7 @@ ALL_VERSIONS = [m.version for m in MIGRATIONS]
 
 async def test_fresh_database_has_every_migration_in_order(database: Database) -> None:
     assert await _versions(database) == ALL_VERSIONS
-    assert ALL_VERSIONS == list(range(1, len(MIGRATIONS) + 1))
+    assert list(range(1, len(MIGRATIONS) + 1)) == ALL_VERSIONS
 
 
 async def test_opening_twice_is_idempotent(database: Database, database_url: str) -> None:

@@ -54,9 +54,13 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server: step timeouts and re-push intervals pass in milliseconds."""
+    """A fresh time-skipping test server per test: days of timers pass in milliseconds.
+
+    Not shared: its one clock runs for every workflow on it, and after one test has skipped
+    days ahead the Java test server was seen to stop firing the next test's timers.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=pydantic_data_converter,

@@ -48,7 +48,7 @@ async def test_temporal_cli_start_with_plain_json_reaches_the_workflow(
     stack: Stack, temporal_env: WorkflowEnvironment
 ) -> None:
     eid = stack.sim.enrollment_ids()[0]
-    code, out, err = await run(
+    code, _out, err = await run(
         binary("temporal"),
         "workflow",
         "start",

@@ -1,0 +1,60 @@
+"""Structured logs: JSON lines that carry the enrollment ID, command UUID and workflow ID."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from opentelemetry.trace import get_tracer
+from temporalio.client import Client
+
+from mdmflow.telemetry import JSONFormatter, setup_tracing
+from tests.support.stack import running_stack
+
+DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
+
+
+def test_json_lines_carry_extra_fields_and_the_trace_id() -> None:
+    setup_tracing("mdmflow-test")
+    record = logging.makeLogRecord(
+        {
+            "name": "mdmflow.x",
+            "levelname": "INFO",
+            "msg": "routed %s",
+            "args": ("report",),
+            "enrollment_id": "E1",
+            "command_uuid": "C1",
+            "attempt": 2,
+        }
+    )
+    with get_tracer(__name__).start_as_current_span("span") as span:
+        line = json.loads(JSONFormatter().format(record))
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    assert line["msg"] == "routed report"
+    assert line["level"] == "info"
+    assert line["enrollment_id"] == "E1"
+    assert line["command_uuid"] == "C1"
+    assert line["attempt"] == 2
+    assert line["trace_id"] == trace_id
+
+
+async def test_engine_and_bridge_logs_name_the_device_command_and_workflow(
+    client: Client, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mdmflow")
+    async with running_stack(client, f"sqlite+aiosqlite:///{tmp_path}/app.db", devices=1) as stack:
+        eid = stack.sim.enrollment_ids()[0]
+        async with stack.api() as api:
+            await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": eid})
+        await client.get_workflow_handle(f"{DEVINFOLOG}/{eid}").result()
+    lines = [json.loads(JSONFormatter().format(r)) for r in caplog.records]
+    enqueued = [line for line in lines if line["msg"] == "enqueued command"]
+    routed = [line for line in lines if line["msg"] == "routed report"]
+    assert len(enqueued) == 1
+    assert len(routed) == 1
+    for line in (enqueued[0], routed[0]):
+        assert line["enrollment_id"] == eid
+        assert line["workflow_id"] == f"{DEVINFOLOG}/{eid}"
+    assert enqueued[0]["command_uuid"] == routed[0]["command_uuid"]

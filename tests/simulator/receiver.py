@@ -47,13 +47,15 @@ class WebhookReceiver:
         self.reports: list[Delivery] = []
         """Command reports (everything but Idle), in arrival order."""
         self.idles: list[Delivery] = []
+        self.checkins: list[Delivery] = []
+        """Check-in events (Authenticate, TokenUpdate, CheckOut), in arrival order."""
         self._arrived = asyncio.Condition()
         self.app = Starlette(routes=[Route("/webhook", self._post, methods=["POST"])])
 
     def reset(self) -> None:
         """Forget everything: one server is shared by all tests (saves a start/stop each)."""
         self.failing = False
-        self.deliveries, self.reports, self.idles = [], [], []
+        self.deliveries, self.reports, self.idles, self.checkins = [], [], [], []
 
     async def _post(self, request: Request) -> Response:
         if self.failing:
@@ -63,7 +65,12 @@ class WebhookReceiver:
         delivery = Delivery(event, body, request.headers)
         async with self._arrived:
             self.deliveries.append(delivery)
-            (self.idles if delivery.ack.status == "Idle" else self.reports).append(delivery)
+            if event.checkin_event is not None:
+                self.checkins.append(delivery)
+            elif delivery.ack.status == "Idle":
+                self.idles.append(delivery)
+            else:
+                self.reports.append(delivery)
             self._arrived.notify_all()
         return Response(status_code=200)
 
@@ -75,6 +82,10 @@ class WebhookReceiver:
     async def wait_idles(self, count: int) -> list[Delivery]:
         await self._wait(lambda: len(self.idles) >= count)
         return self.idles
+
+    async def wait_checkins(self, count: int) -> list[Delivery]:
+        await self._wait(lambda: len(self.checkins) >= count)
+        return self.checkins
 
     async def _wait(self, predicate: Callable[[], bool]) -> None:
         async with asyncio.timeout(WAIT_SECONDS), self._arrived:

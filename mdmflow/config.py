@@ -12,8 +12,11 @@ from typing import Self
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mdmflow.crypto.keyring import Keyring, KeyringError, parse_keyring
+
 DEFAULT_STEP_TIMEOUT_S = 259_200
 DEFAULT_REPUSH_INTERVAL_S = 86_400
+CODEC_KEY_FILE_NAME = "codec-key"
 
 
 class ConfigError(Exception):
@@ -40,6 +43,16 @@ class Settings(BaseSettings):
     max_webhook_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     inline_result_bytes: int = Field(default=64 * 1024, gt=0)
     log_level: str = "INFO"
+    codec_key: str = Field(default="", repr=False)
+    """Encryption key ring (``id:base64,...``) for Temporal payloads and app-DB secrets."""
+    codec_key_file: Path | None = None
+    """A file holding the key ring instead; default ``<data dir>/codec-key`` if it exists."""
+    codec_cors_origins: str = ""
+    """Comma-separated browser origins (the Temporal Web UI) allowed to call ``/codec``."""
+    codec_ui_token: str = Field(default="", repr=False)
+    """When set, ``/codec/ui/<token>`` serves the Web UI, which cannot send credentials."""
+    webhook_hmac_key: str = Field(default="", repr=False)
+    """When set, ``/webhook`` requires NanoMDM's ``X-Hmac-Signature`` made with this key."""
     temporal_address: str = Field(
         default="localhost:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS")
     )
@@ -54,6 +67,10 @@ class Settings(BaseSettings):
             raise ValueError(f"MDMFLOW_LISTEN must be host:port, got {self.listen!r}")
         if bool(self.enqueue_url) != bool(self.push_url):
             raise ValueError("MDMFLOW_ENQUEUE_URL and MDMFLOW_PUSH_URL must be set together")
+        if self.codec_key and self.codec_key_file is not None:
+            raise ValueError("MDMFLOW_CODEC_KEY and MDMFLOW_CODEC_KEY_FILE are both set; use one")
+        if self.codec_key:
+            parse_keyring(self.codec_key, source="MDMFLOW_CODEC_KEY")
         return self
 
     @property
@@ -77,6 +94,32 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'mdmflow.db'}"
+
+    @property
+    def codec_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.codec_cors_origins.split(",") if o.strip()]
+
+    def keyring(self) -> Keyring:
+        """The encryption key ring: the variable, else the key file; a :class:`ConfigError` if
+        there is none (every process must encrypt, or payloads would be unreadable to others)."""
+        if self.codec_key:
+            return parse_keyring(self.codec_key, source="MDMFLOW_CODEC_KEY")
+        path = self.codec_key_file or self.data_dir / CODEC_KEY_FILE_NAME
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            if self.codec_key_file is not None:
+                raise ConfigError(f"MDMFLOW_CODEC_KEY_FILE {path} does not exist") from None
+            raise ConfigError(
+                "no encryption key: set MDMFLOW_CODEC_KEY or MDMFLOW_CODEC_KEY_FILE "
+                f"(or run `mdmflow dev` once to create {path})"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the key file {path}: {exc.strerror}") from None
+        try:
+            return parse_keyring(text, source=f"key file {path}")
+        except KeyringError as exc:
+            raise ConfigError(str(exc)) from None
 
     def require_mdm_server(self) -> None:
         """Processes that talk to the MDM server call this; the others run without one."""

@@ -1,21 +1,26 @@
-"""The one place that builds a Temporal client, so every process agrees on serialization."""
+"""The one place that builds a Temporal client, so every process agrees on serialization.
+
+Every client (bridge, worker, starter) encrypts payloads with the deployment's key ring; a
+worker built on a client inherits its converter, so workflows never see a different one.
+"""
 
 from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from mdmflow.config import ConfigError, Settings
+from mdmflow.crypto.codec import data_converter
 
 
 async def connect(settings: Settings) -> Client:
-    """Connect with the pydantic converter and tracing; workers built on it inherit both."""
+    """Connect with the encrypting pydantic converter and tracing; workers inherit both."""
+    converter = data_converter(settings.keyring())
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=converter,
             interceptors=[TracingInterceptor()],
         )
     except RuntimeError as exc:

@@ -12,15 +12,23 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from mdmflow.activities.content import ContentActivities
+from mdmflow.activities.filevault import FileVaultActivities
 from mdmflow.activities.inventory import InventoryActivities
+from mdmflow.activities.lock import LockActivities
 from mdmflow.activities.mdm import MDMActivities
 from mdmflow.activities.mdm_client import MDMClient, MDMServer
 from mdmflow.activities.models import EngineSettings
+from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.config import Settings
+from mdmflow.crypto.sealed import SecretBox
 from mdmflow.store.database import Database
+from mdmflow.store.filevault import EscrowIdentityStore
 from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.payloads import PayloadStore
+from mdmflow.store.profiles import ProfileStore
 from mdmflow.store.routes import RouteStore
+from mdmflow.store.secrets import InventorySecretStore
 from mdmflow.store.starts import WorkflowStartStore
 from mdmflow.workflows.registry import EVENT_HANDLERS, WORKFLOWS
 
@@ -33,10 +41,19 @@ class WorkerActivities:
 
     mdm: MDMActivities
     inventory: InventoryActivities
+    content: ContentActivities
+    filevault: FileVaultActivities
+    lock: LockActivities
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity, for the worker's registration."""
-        return [*self.mdm.all(), *self.inventory.all()]
+        return [
+            *self.mdm.all(),
+            *self.inventory.all(),
+            *self.content.all(),
+            *self.filevault.all(),
+            *self.lock.all(),
+        ]
 
 
 def build_worker(
@@ -60,6 +77,9 @@ def build_worker(
 async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[WorkerActivities]:
     """Every activity, with a pooled HTTP client to the MDM server, closed on exit."""
     settings.require_mdm_server()
+    box = SecretBox(settings.keyring())
+    inventory = InventoryStore(db)
+    secrets = InventorySecretStore(db, box)
     server = MDMServer(
         enqueue_url=settings.enqueue_url,
         push_url=settings.push_url,
@@ -79,7 +99,15 @@ async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[W
                 repush_interval_s=settings.repush_interval,
             ),
         )
-        yield WorkerActivities(mdm=mdm, inventory=InventoryActivities(InventoryStore(db)))
+        yield WorkerActivities(
+            mdm=mdm,
+            inventory=InventoryActivities(inventory),
+            content=ContentActivities(RequirementChecker.of(db)),
+            filevault=FileVaultActivities(
+                EscrowIdentityStore(db, box), ProfileStore(db), inventory, secrets
+            ),
+            lock=LockActivities(inventory, secrets),
+        )
 
 
 async def run_worker(settings: Settings, client: Client) -> None:

@@ -8,9 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from mdmflow.bridge.auth import BasicAuth
+from mdmflow.bridge.cmdplan_api import cmdplan_router
 from mdmflow.bridge.errors import error
 from mdmflow.bridge.event_api import event_router
+from mdmflow.bridge.filevault_api import filevault_router
 from mdmflow.bridge.inventory_api import inventory_router
+from mdmflow.bridge.profile_api import profile_router
 from mdmflow.bridge.state import BridgeState
 from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
 from mdmflow.workflows.registry import UnknownWorkflowError
@@ -30,7 +33,7 @@ def v1_router(api_key: str) -> APIRouter:
         state: BridgeState = request.app.state.bridge
         try:
             outcome = await start_workflows(
-                state.client, state.settings.task_queue, name, ids, context
+                state.client, state.settings.task_queue, name, ids, context, checker=state.checker
             )
         except UnknownWorkflowError as exc:
             return error(400, str(exc))
@@ -42,4 +45,7 @@ def v1_router(api_key: str) -> APIRouter:
 
     router.include_router(event_router())
     router.include_router(inventory_router())
+    router.include_router(profile_router())
+    router.include_router(cmdplan_router())
+    router.include_router(filevault_router())
     return router

@@ -1,9 +1,10 @@
 """Build the bridge's ASGI app: ``/webhook``, ``/v1`` and ``/inventory`` (when an API key is
-set), ``/version``."""
+set), ``/codec`` (the payload codec for the Web UI and CLI), ``/version``."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,32 +13,50 @@ from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
 from mdmflow import __version__
+from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.api import v1_router
-from mdmflow.bridge.auth import BasicAuth
+from mdmflow.bridge.auth import SIGNATURE_HEADER, BasicAuth, WebhookSignature
+from mdmflow.bridge.codec_api import codec_app
 from mdmflow.bridge.errors import error
 from mdmflow.bridge.events import EventDispatcher
 from mdmflow.bridge.inventory_api import inventory_router
 from mdmflow.bridge.state import BridgeState
 from mdmflow.bridge.webhook import TemporalUnavailableError, WebhookHandler, WebhookRejectedError
 from mdmflow.config import Settings
+from mdmflow.crypto.sealed import SecretBox
+from mdmflow.store.cmdplans import CmdPlanStore
 from mdmflow.store.database import Database
 from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.payloads import PayloadStore
+from mdmflow.store.profiles import ProfileStore
 from mdmflow.store.routes import RouteStore
+from mdmflow.store.secrets import InventorySecretStore
 from mdmflow.store.starts import WorkflowStartStore
 from mdmflow.store.subscriptions import SubscriptionStore
+from mdmflow.workflows.event_handlers import MDMEventHandler
 from mdmflow.workflows.registry import EVENT_HANDLERS
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, client: Client, db: Database) -> FastAPI:
+def create_app(
+    settings: Settings,
+    client: Client,
+    db: Database,
+    event_handlers: Sequence[type[MDMEventHandler]] = EVENT_HANDLERS,
+) -> FastAPI:
     """The bridge app; FastAPI's native OpenTelemetry makes each request a server span that
     joins the caller's trace (``traceparent``), using the process's tracer provider."""
     app = FastAPI(title="mdmflow bridge", version=__version__, docs_url=None, redoc_url=None)
     subscriptions = SubscriptionStore(db)
+    profiles, cmdplans = ProfileStore(db), CmdPlanStore(db)
     events = EventDispatcher(
-        client, settings.task_queue, subscriptions, WorkflowStartStore(db), EVENT_HANDLERS
+        client,
+        settings.task_queue,
+        subscriptions,
+        WorkflowStartStore(db),
+        event_handlers,
+        checker=RequirementChecker(profiles, cmdplans),
     )
     app.state.bridge = BridgeState(
         settings=settings,
@@ -48,7 +67,11 @@ def create_app(settings: Settings, client: Client, db: Database) -> FastAPI:
         webhook=WebhookHandler(
             client, RouteStore(db), PayloadStore(db), events, settings.inline_result_bytes
         ),
+        profiles=profiles,
+        cmdplans=cmdplans,
+        secrets=InventorySecretStore(db, SecretBox(settings.keyring())),
     )
+    signature = WebhookSignature(settings.webhook_hmac_key) if settings.webhook_hmac_key else None
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -81,6 +104,11 @@ def create_app(settings: Settings, client: Client, db: Database) -> FastAPI:
             body += chunk
             if len(body) > limit:
                 return error(413, f"webhook body over {limit} bytes")
+        if signature is not None and not signature.valid(
+            bytes(body), request.headers.get(SIGNATURE_HEADER)
+        ):
+            log.warning("webhook refused: missing or wrong HMAC signature")
+            return error(401, f"Unauthorized: missing or wrong {SIGNATURE_HEADER}")
         try:
             await state.webhook.handle(bytes(body))
         except WebhookRejectedError as exc:
@@ -95,4 +123,10 @@ def create_app(settings: Settings, client: Client, db: Database) -> FastAPI:
         app.include_router(v1_router(settings.api_key))
         # NanoCMD serves its inventory at /inventory by mistake; kept for its clients.
         app.include_router(inventory_router(), dependencies=[Depends(BasicAuth(settings.api_key))])
+    codec = client.data_converter.payload_codec
+    if codec is not None:
+        app.mount(
+            "/codec",
+            codec_app(codec, settings.api_key, settings.codec_ui_token, settings.codec_origins),
+        )
     return app

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Iterable, Sequence
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.cancel import cancel_enrollment
 from mdmflow.mdm.checkin import Authenticate, CheckOut, TokenUpdate
 from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
@@ -37,12 +38,15 @@ class EventDispatcher:
         subscriptions: SubscriptionStore,
         starts: WorkflowStartStore,
         handlers: Sequence[type[MDMEventHandler]],
+        *,
+        checker: RequirementChecker | None = None,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._subscriptions = subscriptions
         self._starts = starts
         self._handlers = handlers
+        self._checker = checker
 
     async def checkin(
         self,
@@ -109,7 +113,14 @@ class EventDispatcher:
         fields = {"enrollment_id": eid, "subscription": sub.name, "event": event.type.value}
         try:
             outcome = await start_workflows(
-                self._client, self._task_queue, sub.workflow, [eid], sub.context, params, event
+                self._client,
+                self._task_queue,
+                sub.workflow,
+                [eid],
+                sub.context,
+                params,
+                event,
+                checker=self._checker,
             )
         except AllAlreadyRunningError:
             log.info("subscription's workflow already running", extra=fields)

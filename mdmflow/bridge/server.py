@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from temporalio.client import Client
 
@@ -12,14 +12,20 @@ from mdmflow.bridge.app import create_app
 from mdmflow.config import Settings
 from mdmflow.httpserver import serve_app
 from mdmflow.store.database import Database
+from mdmflow.workflows.event_handlers import MDMEventHandler
+from mdmflow.workflows.registry import EVENT_HANDLERS
 
 
 @contextlib.asynccontextmanager
-async def running_bridge(settings: Settings, client: Client) -> AsyncIterator[str]:
+async def running_bridge(
+    settings: Settings,
+    client: Client,
+    event_handlers: Sequence[type[MDMEventHandler]] = EVENT_HANDLERS,
+) -> AsyncIterator[str]:
     """Serve the bridge for the duration of the block; yields its base URL."""
     db = await Database.open(settings.resolved_database_url)
     try:
-        app = create_app(settings, client, db)
+        app = create_app(settings, client, db, event_handlers)
         async with serve_app(app, settings.listen_host, settings.listen_port) as url:
             yield url
     finally:

@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 from temporalio.client import Client
 
+from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.webhook import WebhookHandler
 from mdmflow.config import Settings
+from mdmflow.store.cmdplans import CmdPlanStore
 from mdmflow.store.database import Database
 from mdmflow.store.inventory import InventoryStore
+from mdmflow.store.profiles import ProfileStore
+from mdmflow.store.secrets import InventorySecretStore
 from mdmflow.store.subscriptions import SubscriptionStore
 
 
@@ -21,3 +25,11 @@ class BridgeState:
     subscriptions: SubscriptionStore
     inventory: InventoryStore
     webhook: WebhookHandler
+    profiles: ProfileStore
+    cmdplans: CmdPlanStore
+    secrets: InventorySecretStore
+
+    @property
+    def checker(self) -> RequirementChecker:
+        """Checks what a workflow start needs from the app database (profiles, plans)."""
+        return RequirementChecker(self.profiles, self.cmdplans)

@@ -92,7 +92,7 @@ class DeviceConfigured(MDMCommand):
 
 class DeviceLock(MDMCommand):
     request_type: Literal["DeviceLock"] = Field(default="DeviceLock", alias="RequestType")
-    pin: str | None = Field(default=None, alias="PIN")
+    pin: str | None = Field(default=None, alias="PIN", repr=False)
     message: str | None = Field(default=None, alias="Message")
     phone_number: str | None = Field(default=None, alias="PhoneNumber")
     device_channel_only: ClassVar[bool] = True
@@ -100,7 +100,7 @@ class DeviceLock(MDMCommand):
 
 class FileVaultUnlock(BaseModel):
     model_config = ConfigDict(populate_by_name=True, frozen=True, extra="forbid")
-    password: str | None = Field(default=None, alias="Password")
+    password: str | None = Field(default=None, alias="Password", repr=False)
 
 
 class RotateFileVaultKey(MDMCommand):

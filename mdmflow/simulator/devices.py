@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mdmflow.simulator.certificates import Certificate, make_certificate
+from mdmflow.simulator.filevault import KEY_ALPHABET, FileVault
 from mdmflow.simulator.profiles import InstalledProfile, build_profile
 
 Platform = Literal["macOS", "iOS"]
@@ -99,6 +100,12 @@ class SimulatedDevice:
     certificates: list[Certificate] = field(default_factory=list)
     enrolled: bool = True
     awaiting_configuration: bool = False
+    refused_profiles: set[str] = field(default_factory=set)
+    """PayloadIdentifiers this device refuses to install (answering Error), e.g. a payload
+    its OS does not support; tests set it to see a failed InstallProfile."""
+    filevault: FileVault = field(default_factory=FileVault)
+    lock_pin: str | None = None
+    """The Find My PIN of the last DeviceLock, as the device would show it."""
 
     @property
     def is_macos(self) -> bool:
@@ -168,7 +175,7 @@ def _mac(rng: random.Random) -> SimulatedDevice:
     version, build = rng.choice(_MACOS_RELEASES)
     first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
     capacity = _gib(rng.choice(_DISK_GB))
-    return SimulatedDevice(
+    device = SimulatedDevice(
         udid=_uuid(rng),
         serial_number=_serial(rng),
         platform="macOS",
@@ -194,6 +201,9 @@ def _mac(rng: random.Random) -> SimulatedDevice:
             user_id=_uuid(rng), short_name=f"{first[0]}{last}".lower(), long_name=f"{first} {last}"
         ),
     )
+    if device.fde_enabled:
+        device.filevault.recovery_key = _recovery_key(device.udid)
+    return device
 
 
 def _ios(rng: random.Random) -> SimulatedDevice:
@@ -231,6 +241,13 @@ def _uuid(rng: random.Random) -> str:
 
 def _serial(rng: random.Random) -> str:
     return rng.choice(_SERIAL_PREFIXES) + "".join(rng.choices(_SERIAL_CHARS, k=9))
+
+
+def _recovery_key(udid: str) -> str:
+    """The key of a Mac that had FileVault on before enrolling; its own generator, so the
+    fleet's other values stay what they were for a seed."""
+    rng = random.Random(f"recovery-key/{udid}")
+    return "-".join("".join(rng.choices(KEY_ALPHABET, k=4)) for _ in range(6))
 
 
 def _mac_address(rng: random.Random) -> str:

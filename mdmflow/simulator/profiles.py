@@ -10,6 +10,7 @@ import plistlib
 from dataclasses import dataclass
 from typing import Any
 
+from mdmflow.mdm.cms import CMSError, looks_like_cms, open_signed
 from mdmflow.mdm.plist import PlistError, load_dict
 
 _CONTENT_KEYS = (
@@ -48,7 +49,7 @@ class InstalledProfile:
 
 def read_profile(payload: bytes, *, managed: bool) -> InstalledProfile:
     """Parse an InstallProfile ``Payload`` (plain or CMS-signed) into an installable profile."""
-    body = _load(payload)
+    body = profile_body(payload)
     identifier = body.get("PayloadIdentifier")
     uuid = body.get("PayloadUUID")
     if not isinstance(identifier, str) or not identifier:
@@ -83,7 +84,7 @@ def build_profile(
 
 def profile_list_item(profile: InstalledProfile, *, ios: bool) -> dict[str, Any]:
     """One ProfileList entry; ``IsManaged`` is an iOS-only key (Apple's profile.list.yaml)."""
-    body = _load(profile.raw)
+    body = profile_body(profile.raw)
     item: dict[str, Any] = {key: body[key] for key in _PROFILE_KEYS if key in body}
     item["PayloadRemovalDisallowed"] = bool(body.get("PayloadRemovalDisallowed", False))
     item["HasRemovalPasscode"] = False
@@ -98,16 +99,16 @@ def profile_list_item(profile: InstalledProfile, *, ios: bool) -> dict[str, Any]
     return item
 
 
-def _load(payload: bytes) -> dict[str, Any]:
-    """Plist bytes, or the plist inside a CMS envelope (signed profiles embed it verbatim)."""
-    try:
-        return load_dict(payload)
-    except PlistError as exc:
-        start = payload.find(b"<?xml")
-        end = payload.find(b"</plist>", start)
-        if start < 0 or end < 0:
-            raise ProfileError(str(exc)) from None
+def profile_body(payload: bytes) -> dict[str, Any]:
+    """The profile's dictionary: plist bytes, or the plist inside a CMS signature, which is
+    verified first (a device refuses a profile whose signature does not match)."""
+    content = payload
+    if looks_like_cms(payload):
         try:
-            return load_dict(payload[start : end + len(b"</plist>")])
-        except PlistError as inner:
-            raise ProfileError(str(inner)) from None
+            content = open_signed(payload).content
+        except CMSError as exc:
+            raise ProfileError(str(exc)) from None
+    try:
+        return load_dict(content)
+    except PlistError as exc:
+        raise ProfileError(str(exc)) from None

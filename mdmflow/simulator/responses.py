@@ -12,7 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mdmflow.mdm.plist import PlistError, load_dict
 from mdmflow.mdm.reports import CommandStatus
+from mdmflow.simulator import filevault, keychain
+from mdmflow.simulator.certificates import Certificate
 from mdmflow.simulator.devices import SimulatedDevice, SimulatedUser
 from mdmflow.simulator.profiles import (
     InstalledProfile,
@@ -37,6 +40,12 @@ PROFILE_NOT_INSTALLABLE = {
     "ErrorDomain": "MCInstallationErrorDomain",
     "LocalizedDescription": "The profile could not be installed",
     "USEnglishDescription": "The profile could not be installed",
+}
+FILEVAULT_UNLOCK_FAILED = {
+    "ErrorCode": 12080,
+    "ErrorDomain": "MCMDMErrorDomain",
+    "LocalizedDescription": "The FileVault unlock credentials are not valid.",
+    "USEnglishDescription": "The FileVault unlock credentials are not valid.",
 }
 SIMULATED_FAILURES: tuple[tuple[dict[str, Any], ...], ...] = (
     (
@@ -124,10 +133,8 @@ def answer(
     body = body if isinstance(body, Mapping) else {}
     request_type = body.get("RequestType")
     try:
-        if request_type == "RotateFileVaultKey":  # the one answer a caller may script
-            keys: dict[str, Any] = {
-                "RotateResult": rotate_hook(device, body) if rotate_hook else {}
-            }
+        if request_type == "RotateFileVaultKey" and rotate_hook is not None:  # scripted
+            keys: dict[str, Any] = {"RotateResult": rotate_hook(device, body)}
             change = None
         elif (handler := _HANDLERS.get(str(request_type))) is not None:
             keys, change = handler(device, body, user)
@@ -244,7 +251,46 @@ def _device_information(
 def _security_info(
     device: SimulatedDevice, body: Mapping[str, Any], user: SimulatedUser | None
 ) -> _Result:
-    return {"SecurityInfo": security_info(device, user_channel=user is not None)}, None
+    info = security_info(device, user_channel=user is not None)
+    if user is not None or not device.is_macos:
+        return {"SecurityInfo": info}, None
+    keys, change = _filevault_poll(device)
+    info.update(keys)
+    return {"SecurityInfo": info}, change
+
+
+def _filevault_poll(device: SimulatedDevice) -> tuple[dict[str, Any], Change | None]:
+    """The FDE keys of one SecurityInfo answer; after the enable profile, this poll may be
+    the one that turns FileVault on (the change applies it once the report is delivered)."""
+    vault = device.filevault
+    enabled, key, change = device.fde_enabled, vault.recovery_key, None
+    if not enabled and vault.enable_requested:
+        polls = vault.polls_since_enable + 1
+        if vault.enable_after_polls is not None and polls >= vault.enable_after_polls:
+            enabled, key = True, filevault.new_recovery_key()
+        change = _after_poll(polls, enabled, key)
+    keys: dict[str, Any] = {
+        "FDE_Enabled": enabled,
+        "FDE_HasPersonalRecoveryKey": enabled and key is not None,
+        "FDE_HasInstitutionalRecoveryKey": False,
+    }
+    if enabled and key is not None and vault.escrow_certificate is not None:
+        keys["FDE_PersonalRecoveryKeyCMS"] = (
+            filevault.damaged_envelope()
+            if vault.corrupt_envelope
+            else filevault.encrypt_envelope(key.encode(), vault.escrow_certificate, vault.cipher)
+        )
+        keys["FDE_PersonalRecoveryKeyDeviceKey"] = device.serial_number
+    return keys, change
+
+
+def _after_poll(polls: int, enabled: bool, key: str | None) -> Change:
+    def apply(device: SimulatedDevice) -> None:
+        device.filevault.polls_since_enable = polls
+        device.fde_enabled = enabled
+        device.filevault.recovery_key = key
+
+    return apply
 
 
 def _profile_list(
@@ -269,11 +315,24 @@ def _install_profile(
         profile = read_profile(payload, managed=True)
     except ProfileError:
         raise _CommandFailedError(CommandStatus.ERROR, PROFILE_NOT_INSTALLABLE) from None
-    return {}, lambda target: _install(target, profile)
+    if profile.identifier in device.refused_profiles:
+        raise _CommandFailedError(CommandStatus.ERROR, *SIMULATED_FAILURES[0])
+    try:
+        escrow = filevault.escrow_settings(load_dict(payload))
+    except PlistError:  # a signed profile: FileVault payloads are not simulated inside one
+        escrow = filevault.EscrowSettings(enable=False, certificate=None)
+    return {}, lambda target: _install(target, profile, escrow)
 
 
-def _install(device: SimulatedDevice, profile: InstalledProfile) -> None:
+def _install(
+    device: SimulatedDevice, profile: InstalledProfile, escrow: filevault.EscrowSettings
+) -> None:
     device.profiles[profile.identifier] = profile
+    device.certificates = keychain.with_profile(device.certificates, profile)
+    if escrow.enable:
+        device.filevault.enable_requested = True
+    if escrow.certificate is not None:
+        device.filevault.escrow_certificate = escrow.certificate
 
 
 def _remove_profile(
@@ -299,22 +358,65 @@ def _remove_profile(
 
 def _remove(device: SimulatedDevice, identifier: str) -> None:
     del device.profiles[identifier]
+    device.certificates = keychain.without_profile(device.certificates, identifier)
 
 
 def _certificate_list(
     device: SimulatedDevice, body: Mapping[str, Any], user: SimulatedUser | None
 ) -> _Result:
+    managed_only = bool(body.get("ManagedOnly", False))
     items = [
         {"CommonName": cert.common_name, "IsIdentity": cert.is_identity, "Data": cert.der}
         for cert in device.certificates
+        if not managed_only or _managed_certificate(device, cert)
     ]
     return {"CertificateList": items}, None
+
+
+def _managed_certificate(device: SimulatedDevice, cert: Certificate) -> bool:
+    """ManagedOnly lists what MDM-installed profiles put there (not the enrollment's own)."""
+    profile = device.profiles.get(cert.profile) if cert.profile is not None else None
+    return profile is not None and profile.managed
 
 
 def _device_lock(
     device: SimulatedDevice, body: Mapping[str, Any], user: SimulatedUser | None
 ) -> _Result:
-    return {"MessageResult": "Success"}, None
+    pin = body.get("PIN")
+    if pin is not None and not (isinstance(pin, str) and len(pin) == 6 and pin.isdigit()):
+        raise _CommandFailedError(CommandStatus.COMMAND_FORMAT_ERROR)
+    return {"MessageResult": "Success"}, lambda target: _locked(target, pin)
+
+
+def _locked(device: SimulatedDevice, pin: str | None) -> None:
+    device.lock_pin = pin
+
+
+def _rotate_filevault_key(
+    device: SimulatedDevice, body: Mapping[str, Any], user: SimulatedUser | None
+) -> _Result:
+    """A personal key rotation: the current key unlocks; the new one comes back encrypted to
+    ``ReplyEncryptionCertificate``. Institutional rotation answers an empty RotateResult."""
+    unlock = body.get("FileVaultUnlock")
+    if body.get("KeyType") not in ("personal", "institutional") or not isinstance(unlock, Mapping):
+        raise _CommandFailedError(CommandStatus.COMMAND_FORMAT_ERROR)
+    current = device.filevault.recovery_key
+    if not device.fde_enabled or current is None or unlock.get("Password") != current:
+        raise _CommandFailedError(CommandStatus.ERROR, FILEVAULT_UNLOCK_FAILED)
+    if body["KeyType"] == "institutional":
+        return {"RotateResult": {}}, None
+    certificate = body.get("ReplyEncryptionCertificate")
+    if not isinstance(certificate, bytes):
+        raise _CommandFailedError(CommandStatus.COMMAND_FORMAT_ERROR)
+    new_key = filevault.new_recovery_key()
+    envelope = filevault.encrypt_envelope(new_key.encode(), certificate, device.filevault.cipher)
+    return {"RotateResult": {"EncryptedNewRecoveryKey": envelope}}, lambda target: _rotated(
+        target, new_key
+    )
+
+
+def _rotated(device: SimulatedDevice, key: str) -> None:
+    device.filevault.recovery_key = key
 
 
 def _device_configured(
@@ -346,6 +448,7 @@ _HANDLERS: dict[str, _Handler] = {
     "RemoveProfile": _remove_profile,
     "CertificateList": _certificate_list,
     "DeviceLock": _device_lock,
+    "RotateFileVaultKey": _rotate_filevault_key,
     "DeviceConfigured": _device_configured,
     "InstallApplication": _install_application,
 }

@@ -2,11 +2,17 @@
 
 The Temporal dev server (SQLite with WAL in the data dir, Web UI on), the worker, the bridge
 and, unless a real MDM server is configured, the simulator with a few devices.
+
+Payloads are encrypted from the first run: unless a key is configured, a key file is created
+in the data dir, and the Web UI is pointed at the bridge's codec endpoint (a per-run token in
+its URL, CORS for the UI's origin), so the UI shows decoded payloads while the history that
+Temporal stores holds ciphertext only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import secrets
 import shutil
@@ -17,8 +23,10 @@ from pathlib import Path
 from temporalio.client import Client
 
 from mdmflow.bridge.server import running_bridge
-from mdmflow.config import ConfigError, Settings
+from mdmflow.config import CODEC_KEY_FILE_NAME, ConfigError, Settings
+from mdmflow.crypto.keyring import ensure_key_file
 from mdmflow.simulator import SimulatorConfig, run_simulator
+from mdmflow.starter.example_profile import example_banner, seed_example_profile
 from mdmflow.temporal_client import connect
 from mdmflow.worker import run_worker
 from mdmflow.workflows import search
@@ -50,7 +58,7 @@ def api_key(settings: Settings) -> str:
 
 @contextlib.asynccontextmanager
 async def temporal_dev_server(
-    data_dir: Path, port: int, ui_port: int
+    data_dir: Path, port: int, ui_port: int, codec_endpoint: str = ""
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     args = [
         temporal_binary(),
@@ -69,6 +77,8 @@ async def temporal_dev_server(
     ]
     for key in search.ALL:
         args += ["--search-attribute", f"{key.name}=Keyword"]
+    if codec_endpoint:
+        args += ["--ui-codec-endpoint", codec_endpoint]
     proc = await asyncio.create_subprocess_exec(
         *args,
         stdout=asyncio.subprocess.DEVNULL,
@@ -104,15 +114,27 @@ async def _connect_when_up(settings: Settings, proc: asyncio.subprocess.Process)
 async def run_dev(settings: Settings, temporal_port: int, ui_port: int, devices: int) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key = api_key(settings)
+    if not settings.codec_key and settings.codec_key_file is None:
+        ensure_key_file(settings.data_dir / CODEC_KEY_FILE_NAME)
+    ui_token = settings.codec_ui_token or secrets.token_urlsafe(24)
+    ui_origins = [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
     settings = settings.model_copy(
-        update={"api_key": key, "temporal_address": f"127.0.0.1:{temporal_port}"}
+        update={
+            "api_key": key,
+            "temporal_address": f"127.0.0.1:{temporal_port}",
+            "codec_ui_token": ui_token,
+            "codec_cors_origins": ",".join([*settings.codec_origins, *ui_origins]),
+        }
     )
+    settings.keyring()  # a bad or missing key stops here, before anything starts
+    bridge_url = f"http://{_reachable(settings.listen_host)}:{settings.listen_port}"
     async with contextlib.AsyncExitStack() as stack:
         proc = await stack.enter_async_context(
-            temporal_dev_server(settings.data_dir, temporal_port, ui_port)
+            temporal_dev_server(
+                settings.data_dir, temporal_port, ui_port, f"{bridge_url}/codec/ui/{ui_token}"
+            )
         )
         client = await _connect_when_up(settings, proc)
-        bridge_url = f"http://{settings.listen_host}:{settings.listen_port}"
         device_ids: list[str] = []
         if not settings.enqueue_url:
             mdm_key = secrets.token_urlsafe(16)
@@ -135,7 +157,10 @@ async def run_dev(settings: Settings, temporal_port: int, ui_port: int, devices:
             device_ids = sim.enrollment_ids()
         await stack.enter_async_context(running_bridge(settings, client))
         worker = asyncio.create_task(run_worker(settings, client))
+        await seed_example_profile(settings.resolved_database_url)
         _banner(settings, ui_port, bridge_url, key, device_ids)
+        if device_ids:
+            print(example_banner(bridge_url, key, device_ids[0]), flush=True)
         try:
             await worker
         finally:
@@ -143,6 +168,11 @@ async def run_dev(settings: Settings, temporal_port: int, ui_port: int, devices:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
     return 0
+
+
+def _reachable(host: str) -> str:
+    """A host a browser on this machine can open (not the wildcard the bridge binds)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
 def _banner(
@@ -154,6 +184,9 @@ def _banner(
         f"  Temporal server  {settings.temporal_address} (namespace {settings.temporal_namespace})",
         f"  bridge           {bridge_url}  (webhook: {bridge_url}/webhook)",
         f"  API key          {key}   (HTTP Basic user 'nanocmd')",
+        f"  codec endpoint   {bridge_url}/codec  (payloads are encrypted; the UI decodes here)",
+        f"    for the CLI: TEMPORAL_CODEC_ENDPOINT={bridge_url}/codec "
+        f"TEMPORAL_CODEC_AUTH='Basic {_basic(key)}'",
         f"  MDM server       {settings.enqueue_url}",
     ]
     if device_ids:
@@ -164,3 +197,7 @@ def _banner(
             f"'{bridge_url}/v1/workflow/io.micromdm.wf.devinfolog.v1/start?id={device_ids[0]}'"
         )
     print("\n".join(lines), flush=True)
+
+
+def _basic(key: str) -> str:
+    return base64.b64encode(f"nanocmd:{key}".encode()).decode()

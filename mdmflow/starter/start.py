@@ -1,8 +1,14 @@
 """Start one MDM workflow on many enrollment IDs: the NanoCMD start semantics on Temporal.
 
-Used by the bridge's ``/v1/workflow/{name}/start`` and by ``mdmflow start``. Each ID gets its
-own Temporal workflow; one instance ID ties them together (a search attribute). An ID whose
-exclusive workflow is already running is skipped and reported, not silently dropped.
+Used by the bridge's ``/v1/workflow/{name}/start``, by event subscriptions and by ``mdmflow
+start``. Each ID gets its own Temporal workflow; one instance ID ties them together (a search
+attribute). An ID whose exclusive workflow is already running is skipped and reported, not
+silently dropped.
+
+Nothing starts with a context the workflow would refuse: the context is parsed by the
+workflow's own ``parse_start``, and what it needs from the app database (profiles, a command
+plan) is checked by the requirement checker the caller passes. The workflow checks both
+again when it runs, for starts that bypass this module (``temporal workflow start``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from mdmflow.activities.requirements import RequirementCheck, RequirementError
 from mdmflow.workflows import search
 from mdmflow.workflows.errors import ContextError
 from mdmflow.workflows.models import MDMEvent, WorkflowStart
@@ -52,8 +59,14 @@ async def start_workflows(
     context: str = "",
     url_params: dict[str, str] | None = None,
     event: MDMEvent | None = None,
+    *,
+    checker: RequirementCheck | None = None,
 ) -> StartOutcome:
-    """Start ``name`` on every ID; raise if the name is unknown, the input bad, or all busy."""
+    """Start ``name`` on every ID; raise if the name is unknown, the input bad, or all busy.
+
+    Without a ``checker`` the database requirements are left to the workflow, which then
+    fails on its own; every caller in mdmflow passes one.
+    """
     cls = workflow_class(name)
     unique = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
     if not unique:
@@ -70,9 +83,15 @@ async def start_workflows(
         for eid in unique
     ]
     try:
-        cls.parse_start(starts[0])
+        typed = cls.parse_start(starts[0])
     except (ContextError, ValidationError) as exc:
         raise StartError(f"invalid context for {name}: {exc}") from None
+    needs = cls.requirements(typed)
+    if checker is not None and needs.any:
+        try:
+            await checker.check(needs)
+        except RequirementError as exc:
+            raise StartError(f"invalid context for {name}: {exc}") from None
     gate = asyncio.Semaphore(MAX_PARALLEL_STARTS)
 
     async def one(start: WorkflowStart) -> bool:

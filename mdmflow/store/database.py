@@ -13,9 +13,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from mdmflow.store.schema import (
+    cmdplans,
     command_routes,
     event_subscriptions,
+    filevault_escrow,
     inventory,
+    inventory_secrets,
+    profiles,
     report_payloads,
     schema_migrations,
     workflow_starts,
@@ -47,10 +51,22 @@ def _v3(conn: Connection) -> None:
     inventory.create(conn)
 
 
+def _v4(conn: Connection) -> None:
+    profiles.create(conn)
+    cmdplans.create(conn)
+
+
+def _v5(conn: Connection) -> None:
+    filevault_escrow.create(conn)
+    inventory_secrets.create(conn)
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "command routes and stored report payloads", _v1),
     Migration(2, "event subscriptions and last workflow starts", _v2),
     Migration(3, "inventory values per enrollment", _v3),
+    Migration(4, "profiles and command plans", _v4),
+    Migration(5, "FileVault escrow identity and sealed inventory secrets", _v5),
 )
 
 

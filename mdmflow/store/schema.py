@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -60,5 +70,42 @@ inventory = Table(
     Column("enrollment_id", String(255), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("value_json", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("identifier", String(1024), nullable=False),
+    Column("uuid", String(255), nullable=False),
+    Column("signed", Boolean, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+cmdplans = Table(
+    "cmdplans",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("plan_json", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+filevault_escrow = Table(
+    "filevault_escrow",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("certificate_der", LargeBinary, nullable=False),
+    Column("private_key_sealed", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+inventory_secrets = Table(
+    "inventory_secrets",
+    metadata,
+    Column("enrollment_id", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("sealed", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

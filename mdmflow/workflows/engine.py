@@ -11,15 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar, get_type_hints
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
+    from mdmflow.activities.content_models import (
+        CHECK_REQUIREMENTS_ACTIVITY,
+        INVALID_CONTEXT,
+        StartRequirements,
+    )
     from mdmflow.activities.models import (
         ENGINE_SETTINGS_ACTIVITY,
         ENQUEUE_ACTIVITY,
@@ -43,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         STATUS_QUERY,
         CommandReport,
         CommandResult,
+        ContinuedRun,
         OutstandingCommand,
         StepError,
         StepResult,
@@ -61,6 +67,12 @@ ENQUEUE_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
     non_retryable_error_types=[MDM_REJECTED],
+)
+REQUIREMENTS_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+    non_retryable_error_types=[INVALID_CONTEXT],
 )
 PUSH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -106,6 +118,15 @@ class MDMWorkflow(Generic[StartT, ResultT]):
     def parse_start(cls, start: WorkflowStart) -> StartT:
         """Turn the start context into this workflow's typed start; raise ContextError if bad."""
         raise NotImplementedError
+
+    @classmethod
+    def requirements(cls, start: StartT) -> StartRequirements:
+        """What the app database must hold for this start (profiles, a command plan).
+
+        Pure, so both the starters (before starting) and the engine (first thing in the
+        workflow) can check the same list; the default needs nothing.
+        """
+        return StartRequirements()
 
     async def steps(self, start: StartT) -> ResultT:
         """The workflow's sequence of steps and decisions."""
@@ -164,6 +185,8 @@ class MDMWorkflow(Generic[StartT, ResultT]):
     async def _execute(self, start: WorkflowStart) -> ResultT:
         self._start = start
         self._instance_id = start.instance_id or workflow.info().first_execution_run_id
+        if start.continued is not None:
+            self._steps_done = list(start.continued.steps_completed)
         workflow.upsert_search_attributes(
             [
                 search.ENROLLMENT_ID.value_set(start.enrollment_id),
@@ -176,7 +199,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         except (ContextError, ValidationError) as exc:
             raise ApplicationError(
                 f"invalid start context for {self.name}: {exc}",
-                type="InvalidContext",
+                type=INVALID_CONTEXT,
                 non_retryable=True,
             ) from None
         self._engine = await workflow.execute_local_activity(
@@ -184,7 +207,11 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             result_type=EngineSettings,
             start_to_close_timeout=timedelta(seconds=10),
         )
-        if workflow.patched("record-last-start"):
+        needs = type(self).requirements(typed_start)
+        if needs.any:
+            await self._check_requirements(needs)
+        # A continued run is the same workflow start: IdleNotStartedSince keeps the first time.
+        if start.continued is None and workflow.patched("record-last-start"):
             info = workflow.info()
             await workflow.execute_local_activity(
                 RECORD_START_ACTIVITY,
@@ -203,6 +230,47 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         workflow.upsert_search_attributes([search.STEP.value_unset()])
         workflow.set_current_details(f"**Done** after steps: {', '.join(self._steps_done)}")
         return result
+
+    async def _check_requirements(self, needs: StartRequirements) -> None:
+        """Fail at once, without retrying, when the start needs what the database lacks.
+
+        The starters checked the same before starting; this catches starts that bypass them
+        (``temporal workflow start``) and anything deleted in between.
+        """
+        try:
+            await workflow.execute_local_activity(
+                CHECK_REQUIREMENTS_ACTIVITY,
+                needs,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=REQUIREMENTS_RETRY,
+            )
+        except (ActivityError, ApplicationError) as err:
+            # a local activity's failure may arrive unwrapped, as the ApplicationError itself
+            cause = err.cause if isinstance(err, ActivityError) else err
+            if isinstance(cause, ApplicationError) and cause.type == INVALID_CONTEXT:
+                raise ApplicationError(
+                    f"invalid start context for {self.name}: {cause.message}",
+                    type=INVALID_CONTEXT,
+                    non_retryable=True,
+                ) from None
+            raise
+
+    async def continue_as_new(self, state: BaseModel) -> NoReturn:
+        """End this run and go on in a fresh one whose ``parse_start`` sees ``state``.
+
+        For polling loops: the history starts empty again. The workflow ID (so routing),
+        instance ID, search attributes and the completed steps of the ``status`` query carry
+        over; ``state`` is the workflow's own progress, as JSON in the next run's input.
+        """
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        carried = ContinuedRun(
+            steps_completed=list(self._steps_done), state=state.model_dump(mode="json")
+        )
+        workflow.continue_as_new(
+            self.start_input.model_copy(
+                update={"instance_id": self._instance_id, "continued": carried}
+            )
+        )
 
     async def step(
         self,

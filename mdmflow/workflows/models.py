@@ -52,6 +52,14 @@ class MDMEvent(BaseModel):
     command_report: CommandReport | None = None
 
 
+class ContinuedRun(BaseModel):
+    """Set by the engine only: what a workflow carries into its next run (continue-as-new)."""
+
+    model_config = ConfigDict(frozen=True)
+    steps_completed: list[str] = Field(default_factory=list)
+    state: dict[str, JsonValue] = Field(default_factory=dict)
+
+
 class WorkflowStart(BaseModel):
     """The input of every MDM workflow: one enrollment ID and NanoCMD's start context.
 
@@ -65,6 +73,8 @@ class WorkflowStart(BaseModel):
     context: str = ""
     url_params: dict[str, str] = Field(default_factory=dict)
     event: MDMEvent | None = None
+    continued: ContinuedRun | None = None
+    """None on a real start; the carried state when the engine continued the workflow."""
 
 
 class CommandReport(BaseModel):

@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from mdmflow.workflows.certprof import CertProfWorkflow
+from mdmflow.workflows.cmdplan import CmdPlanWorkflow
 from mdmflow.workflows.devinfolog import DevInfoLogWorkflow
 from mdmflow.workflows.engine import MDMWorkflow
 from mdmflow.workflows.event_handlers import MDMEventHandler
+from mdmflow.workflows.fvenable import FileVaultEnableWorkflow
+from mdmflow.workflows.fvrotate import FileVaultRotateWorkflow
 from mdmflow.workflows.inventory import InventoryEventsWorkflow, InventoryWorkflow
+from mdmflow.workflows.lock import LockWorkflow
+from mdmflow.workflows.profile import ProfileWorkflow
 
 WorkflowClass = type[MDMWorkflow[Any, Any]]
 
 WORKFLOWS: dict[str, WorkflowClass] = {
-    cls.name: cls for cls in (DevInfoLogWorkflow, InventoryWorkflow)
+    cls.name: cls
+    for cls in (
+        DevInfoLogWorkflow,
+        InventoryWorkflow,
+        ProfileWorkflow,
+        CmdPlanWorkflow,
+        CertProfWorkflow,
+        LockWorkflow,
+        FileVaultEnableWorkflow,
+        FileVaultRotateWorkflow,
+    )
 }
 """The workflows the API, the CLI and event subscriptions can start, by NanoCMD name."""
 

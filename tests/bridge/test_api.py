@@ -18,6 +18,7 @@ from mdmflow.config import Settings
 from mdmflow.workflows import search
 from mdmflow.workflows.devinfolog import DeviceInfoLog
 from tests.bridge.helpers import DEVINFOLOG, seed_for, workflow_id
+from tests.support.codec import TEST_CODEC_KEY
 from tests.support.stack import API_KEY, Stack, running_stack
 
 START = f"/v1/workflow/{DEVINFOLOG}/start"
@@ -95,7 +96,10 @@ async def test_auth_is_checked_before_the_workflow_name(stack: Stack) -> None:
 
 async def test_v1_is_absent_without_an_api_key(client: Client, tmp_path: Path) -> None:
     settings = Settings(
-        listen="127.0.0.1:0", api_key="", database_url=f"sqlite+aiosqlite:///{tmp_path}/app.db"
+        listen="127.0.0.1:0",
+        api_key="",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/app.db",
+        codec_key=TEST_CODEC_KEY,
     )
     async with (
         running_bridge(settings, client) as url,

@@ -11,12 +11,16 @@ from temporalio.client import Client
 
 from mdmflow.bridge.server import running_bridge
 from mdmflow.config import Settings
+from mdmflow.crypto.sealed import SecretBox
 from mdmflow.mdm.plist import JsonValue
 from mdmflow.store.database import Database
 from mdmflow.store.inventory import InventoryStore
+from mdmflow.store.secrets import InventorySecretStore
+from tests.support.codec import TEST_CODEC_KEY, TEST_KEYRING
 from tests.support.stack import API_KEY
 
 PATHS = ["/v1/inventory", "/inventory"]
+SECRETS = {"prk": "ABCD-EFGH-JKLM-NPQR-STUV-WXYZ", "io.micromdm.wf.lock.v1.pin": "042042"}
 CHALLENGE = 'Basic realm="nanocmd"'
 RECORDS: dict[str, dict[str, JsonValue]] = {
     "dev-1": {"serial_number": "C02XK1ZZJGH5", "sip_enabled": True, "battery": 0.5},
@@ -32,9 +36,13 @@ async def bridge_url(client: Client, tmp_path: Path) -> AsyncIterator[str]:
     try:
         for eid, values in RECORDS.items():
             await InventoryStore(db).merge(eid, values)
+        await InventorySecretStore(db, SecretBox(TEST_KEYRING)).put("dev-1", SECRETS)
+        await InventorySecretStore(db, SecretBox(TEST_KEYRING)).put("dev-3", SECRETS)
     finally:
         await db.close()
-    settings = Settings(listen="127.0.0.1:0", api_key=API_KEY, database_url=url)
+    settings = Settings(
+        listen="127.0.0.1:0", api_key=API_KEY, database_url=url, codec_key=TEST_CODEC_KEY
+    )
     async with running_bridge(settings, client) as base:
         yield base
 
@@ -74,6 +82,25 @@ async def test_no_ids_is_a_bad_request(
     assert reply.json() == {"error": "no IDs provided"}
 
 
+@pytest.mark.parametrize("path", PATHS)
+async def test_secrets_only_when_asked_for(
+    api: httpx.AsyncClient, path: str, bridge_url: str
+) -> None:
+    ids = ["dev-1", "dev-2", "dev-3"]
+    plain = await api.get(path, params={"id": ids})
+    assert plain.json() == RECORDS
+    revealed = await api.get(path, params={"id": ids, "secrets": "1"})
+    assert revealed.json() == {
+        "dev-1": {**RECORDS["dev-1"], **SECRETS},
+        "dev-2": RECORDS["dev-2"],
+        "dev-3": SECRETS,
+    }
+    async with httpx.AsyncClient(base_url=bridge_url, auth=("nanocmd", "wrong-key")) as http:
+        refused = await http.get(path, params={"id": ids, "secrets": "1"})
+    assert refused.status_code == 401
+    assert "ABCD" not in refused.text
+
+
 async def test_the_compatibility_route_answers_as_v1(api: httpx.AsyncClient) -> None:
     for params in ({"id": ["dev-1", "dev-2"]}, {"id": "unknown"}, {}):
         v1 = await api.get("/v1/inventory", params=params)
@@ -97,7 +124,10 @@ async def test_basic_auth_is_required(
 
 async def test_absent_without_an_api_key(client: Client, tmp_path: Path) -> None:
     settings = Settings(
-        listen="127.0.0.1:0", api_key="", database_url=f"sqlite+aiosqlite:///{tmp_path}/app.db"
+        listen="127.0.0.1:0",
+        api_key="",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/app.db",
+        codec_key=TEST_CODEC_KEY,
     )
     async with (
         running_bridge(settings, client) as url,

@@ -14,7 +14,6 @@ import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType as HistoryEventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from mdmflow.bridge.events import not_started_since
@@ -55,11 +54,9 @@ async def subscribe(stack: Stack, name: str, event: str, **extra: str) -> None:
     assert reply.status_code == 204, reply.text
 
 
-async def start_input(handle: WorkflowHandle[Any, Any]) -> WorkflowStart:
+async def start_input(client: Client, handle: WorkflowHandle[Any, Any]) -> WorkflowStart:
     first = (await events(handle))[0].workflow_execution_started_event_attributes
-    [value] = pydantic_data_converter.payload_converter.from_payloads(
-        list(first.input.payloads), [WorkflowStart]
-    )
+    [value] = await client.data_converter.decode(list(first.input.payloads), [WorkflowStart])
     assert isinstance(value, WorkflowStart)
     return value
 
@@ -85,7 +82,7 @@ async def test_enrollment_subscription_starts_with_event_and_url_params(stack: S
         url_params={"group": "lab"},
     )
     assert reply.status_code == 200, reply.text
-    start = await start_input(stack.client.get_workflow_handle(f"{DEVINFOLOG}/{eid}"))
+    start = await start_input(stack.client, stack.client.get_workflow_handle(f"{DEVINFOLOG}/{eid}"))
     assert start.enrollment_id == eid
     assert start.context == "ctx-1"
     assert start.url_params == {"group": "lab"}
@@ -115,7 +112,7 @@ async def test_token_update_subscription_fires_on_every_token_update(stack: Stac
     await subscribe(stack, "on-token", "TokenUpdate")
     eid = stack.sim.enrollment_ids()[0]
     assert (await post_checkin(stack.bridge_url, eid, token_update(), tally=7)).status_code == 200
-    start = await start_input(stack.client.get_workflow_handle(f"{DEVINFOLOG}/{eid}"))
+    start = await start_input(stack.client, stack.client.get_workflow_handle(f"{DEVINFOLOG}/{eid}"))
     assert start.event is not None
     assert start.event.type is EventType.TOKEN_UPDATE
 
@@ -182,7 +179,7 @@ async def test_idle_subscription_fires_on_idle(stack: Stack) -> None:
     await subscribe(stack, "on-idle", "Idle")
     eid = stack.sim.enrollment_ids()[1]
     assert (await post_idle(stack.bridge_url, eid)).status_code == 200
-    start = await start_input(stack.client.get_workflow_handle(f"{DEVINFOLOG}/{eid}"))
+    start = await start_input(stack.client, stack.client.get_workflow_handle(f"{DEVINFOLOG}/{eid}"))
     assert start.event is not None
     assert start.event.type is EventType.IDLE
 

@@ -3,6 +3,11 @@
 Each scenario runs a shipped workflow on the real stack (dev server, bridge, simulator) and
 writes its history to ``tests/replay/histories/<name>.json``. Re-record only when a workflow
 change is *meant* to be incompatible; otherwise the replay test is what catches it.
+
+Histories are recorded with the payload codec and the tests' key ring, as a deployment stores
+them. The FileVault scenarios poll every two minutes, so they run on the time-skipping server.
+``pre-codec-*.json`` were recorded before payloads were encrypted and are never rewritten: they
+show that workflows started before the codec still replay.
 """
 
 from __future__ import annotations
@@ -15,12 +20,23 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from mdmflow.activities.lock_models import LOCK_WORKFLOW
 from mdmflow.workflows import search
+from mdmflow.workflows.fvenable import FVENABLE, POLLS_PER_RUN
+from mdmflow.workflows.fvrotate import FVROTATE
 from mdmflow.workflows.models import WorkflowStart
+from tests.replay.content_scenarios import (
+    certprof_renewed,
+    cmdplan_enrollment,
+    profile_install_and_remove,
+)
+from tests.support.codec import codec_converter
+from tests.support.runs import runs
 from tests.support.stack import Stack, running_stack
 from tests.support.temporal import DEV_SERVER_ARGS, binary
 
@@ -29,6 +45,7 @@ DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 INVENTORY = "io.micromdm.wf.inventory.v1"
 
 Scenario = Callable[[Stack], Awaitable[WorkflowHandle[object, object]]]
+Recorded = dict[str, WorkflowHandle[object, object]]
 
 
 async def devinfolog_acknowledged(stack: Stack) -> WorkflowHandle[object, object]:
@@ -71,17 +88,62 @@ async def inventory_acknowledged(stack: Stack) -> WorkflowHandle[object, object]
     return handle
 
 
+async def lock_acknowledged(stack: Stack) -> WorkflowHandle[object, object]:
+    eid = stack.sim.enrollment_ids()[1]
+    handle = await stack.client.start_workflow(
+        LOCK_WORKFLOW,
+        WorkflowStart(enrollment_id=eid, instance_id="replay-4"),
+        id=f"{LOCK_WORKFLOW}/{eid}",
+        task_queue=stack.task_queue,
+    )
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "devinfolog-acknowledged": devinfolog_acknowledged,
     "devinfolog-notnow-repush": devinfolog_notnow_then_repush,
     "inventory-acknowledged": inventory_acknowledged,
+    "lock-acknowledged": lock_acknowledged,
+    "profile-install-and-remove": profile_install_and_remove,
+    "cmdplan-enrollment": cmdplan_enrollment,
+    "certprof-renewed": certprof_renewed,
 }
+
+
+async def filevault_enable_then_rotate(stack: Stack) -> Recorded:
+    """FileVault turns on after one run of polls: the first run ends in continue-as-new."""
+    eid = stack.sim.enrollment_ids()[0]
+    device = stack.sim.device(eid)
+    device.fde_enabled, device.filevault.recovery_key = False, None
+    device.filevault.enable_after_polls = POLLS_PER_RUN + 1
+    recorded: Recorded = {}
+    for name, short in ((FVENABLE, "fvenable"), (FVROTATE, "fvrotate")):
+        handle = await stack.client.start_workflow(
+            name,
+            WorkflowStart(enrollment_id=eid, instance_id=f"replay-{short}"),
+            id=f"{name}/{eid}",
+            task_queue=stack.task_queue,
+        )
+        await handle.result()
+        chain = await runs(stack.client, handle.id)
+        if len(chain) > 1:
+            recorded[f"{short}-continued-as-new"] = chain[0]
+        recorded[f"{short}-escrowed"] = chain[-1]
+    return recorded
+
+
+async def write(name: str, handle: WorkflowHandle[object, object]) -> None:
+    history = await handle.fetch_history()
+    path = HISTORIES / f"{name}.json"
+    path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+    print(f"wrote {path}")
 
 
 async def record() -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=codec_converter(),
         search_attributes=list(search.ALL),
         dev_server_extra_args=DEV_SERVER_ARGS,
     )
@@ -94,12 +156,26 @@ async def record() -> None:
             settings={"repush_interval": 2},
         ) as stack:
             for name, scenario in SCENARIOS.items():
-                handle = await scenario(stack)
-                history = await handle.fetch_history()
-                path = HISTORIES / f"{name}.json"
-                path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
-                print(f"wrote {path}")
+                await write(name, await scenario(stack))
     await env.shutdown()
+    skipping = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"), data_converter=codec_converter()
+    )
+    await skipping.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=skipping.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in search.ALL
+            },
+        )
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        async with running_stack(
+            skipping.client, f"sqlite+aiosqlite:///{tmp}/app.db", devices=1
+        ) as stack:
+            for name, handle in (await filevault_enable_then_rotate(stack)).items():
+                await write(name, handle)
+    await skipping.shutdown()
 
 
 if __name__ == "__main__":

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from mdmflow.workflows.registry import WORKFLOWS
+from tests.support.codec import codec_converter
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 RECORDED = {p.stem: json.loads(p.read_text()) for p in HISTORIES}
@@ -29,6 +29,6 @@ def test_there_are_histories_to_replay() -> None:
 @pytest.mark.parametrize("name", sorted(RECORDED))
 async def test_history_replays_without_nondeterminism(name: str) -> None:
     history = WorkflowHistory.from_json(name, RECORDED[name])
-    replayer = Replayer(workflows=list(WORKFLOWS.values()), data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=list(WORKFLOWS.values()), data_converter=codec_converter())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

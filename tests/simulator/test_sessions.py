@@ -23,6 +23,7 @@ from mdmflow.mdm.responses import ProfileListResponse, SecurityInfoResponse
 from mdmflow.simulator import SimulatedDevice
 from tests.simulator.conftest import Harness, simulated
 from tests.simulator.receiver import WebhookReceiver
+from tests.support.signing import signer, tampered
 
 PROFILE_ID = "com.example.wifi"
 
@@ -124,16 +125,20 @@ async def test_profile_install_list_and_remove(nano: Harness, receiver: WebhookR
 
 async def test_signed_and_broken_profiles(nano: Harness, receiver: WebhookReceiver) -> None:
     udid = nano.udids[1]
-    signed = b"0\x82\x05\x00\x06\t*\x86H\x86\xf7\r\x01\x07\x02" + _profile() + b"\xa0\x82sig"
+    signed = signer().sign(_profile())
+    forged = tampered(signed, b"Office Wi-Fi", b"Office WiFi!")
     await nano.enqueue([udid], InstallProfile(payload=signed), nopush=True)
     await nano.enqueue([udid], InstallProfile(payload=b"\x00garbage"), nopush=True)
+    await nano.enqueue([udid], InstallProfile(payload=forged), nopush=True)
     await nano.push([udid])
-    ok, broken = (d.report for d in await receiver.wait_reports(2))
+    ok, broken, refused = (d.report for d in await receiver.wait_reports(3))
     assert ok.status is CommandStatus.ACKNOWLEDGED
     assert nano.sim.device(udid).profiles[PROFILE_ID].raw == signed
-    assert broken.status is CommandStatus.ERROR
-    chain = broken.error_chain[0]
-    assert (chain.error_code, chain.error_domain) == (4001, "MCInstallationErrorDomain")
+    for bad in (broken, refused):
+        assert bad.status is CommandStatus.ERROR
+        chain = bad.error_chain[0]
+        assert (chain.error_code, chain.error_domain) == (4001, "MCInstallationErrorDomain")
+    assert nano.sim.device(udid).profiles[PROFILE_ID].raw == signed
 
 
 async def test_lost_report_keeps_the_command(receiver: WebhookReceiver) -> None:
@@ -212,8 +217,10 @@ async def test_rotate_hook_supplies_the_rotate_result(
         {"KeyType": "personal", "FileVaultUnlock": {"Password": "pw"}}
     )
     await nano.enqueue([nano.udids[0]], command)
-    [plain] = await receiver.wait_reports(1)
-    assert plain.report.payload == {"RotateResult": {}}
+    [own] = await receiver.wait_reports(1)
+    # without a hook the Mac itself answers: "pw" is not its recovery key
+    assert own.report.status == "Error"
+    assert "unlock credentials are not valid" in own.report.error_chain[0].localized_description
 
     nano.sim.rotate_hook = rotate
     await nano.enqueue([nano.udids[0]], command)

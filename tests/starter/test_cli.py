@@ -6,15 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from mdmflow.mdm.commands import DeviceInformation
 from mdmflow.workflows.devinfolog import DeviceInfoLog
+from tests.support.codec import TEST_CODEC_KEY
 from tests.support.stack import Stack, running_stack
 from tests.support.temporal import binary
 
@@ -84,6 +89,7 @@ async def test_mdmflow_start_starts_one_workflow_per_id(
         env={
             "TEMPORAL_ADDRESS": temporal_address(temporal_env),
             "MDMFLOW_TASK_QUEUE": stack.task_queue,
+            "MDMFLOW_CODEC_KEY": TEST_CODEC_KEY,
         },
     )
     assert code == 0, err
@@ -103,7 +109,10 @@ async def test_mdmflow_start_of_unknown_workflow_says_so(temporal_env: WorkflowE
         "io.example.nope",
         "--id",
         "X",
-        env={"TEMPORAL_ADDRESS": temporal_address(temporal_env)},
+        env={
+            "TEMPORAL_ADDRESS": temporal_address(temporal_env),
+            "MDMFLOW_CODEC_KEY": TEST_CODEC_KEY,
+        },
     )
     assert code == 1
     assert "no such workflow: io.example.nope" in err
@@ -122,14 +131,28 @@ async def test_mdmflow_start_of_unknown_workflow_says_so(temporal_env: WorkflowE
                 "TEMPORAL_ADDRESS": "127.0.0.1:1",
                 "MDMFLOW_ENQUEUE_URL": "http://x/",
                 "MDMFLOW_PUSH_URL": "http://x/",
+                "MDMFLOW_CODEC_KEY": TEST_CODEC_KEY,
             },
             "cannot reach Temporal",
+        ),
+        (
+            ["worker"],
+            {"MDMFLOW_ENQUEUE_URL": "http://x/", "MDMFLOW_PUSH_URL": "http://x/"},
+            "no encryption key: set MDMFLOW_CODEC_KEY",
+        ),
+        (["bridge"], {"MDMFLOW_CODEC_KEY": "k1:short"}, "MDMFLOW_CODEC_KEY key 'k1'"),
+        (
+            ["bridge"],
+            {"MDMFLOW_CODEC_KEY": TEST_CODEC_KEY, "MDMFLOW_CODEC_KEY_FILE": "keys"},
+            "both set; use one",
         ),
     ],
 )
 async def test_bad_settings_stop_with_one_clear_line(
-    command: list[str], env: dict[str, str], expected: str
+    command: list[str], env: dict[str, str], expected: str, tmp_path: Path
 ) -> None:
+    # a data dir of its own: a key file left by `mdmflow dev` in the checkout must not count
+    env = {"MDMFLOW_DATA_DIR": str(tmp_path), "MDMFLOW_CODEC_KEY": "", **env}
     code, _, err = await run(MDMFLOW, *command, env=env)
     assert code == 2
     lines = [line for line in err.splitlines() if line.strip()]
@@ -137,3 +160,41 @@ async def test_bad_settings_stop_with_one_clear_line(
     assert lines[0].startswith("mdmflow: ")
     assert expected in lines[0]
     assert "Traceback" not in err
+
+
+async def test_mdmflow_simulate_serves_the_mdm_api_for_its_devices() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        MDMFLOW,
+        "simulate",
+        "--devices",
+        "2",
+        "--listen",
+        f"127.0.0.1:{port}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "MDMFLOW_ENQUEUE_API_KEY": "sim-key"},
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("  devices:"):
+            line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+            assert line, "".join(lines)
+            lines.append(line)
+        text = "".join(lines)
+        enqueue_url = text.split("MDMFLOW_ENQUEUE_URL=")[1].split()[0]
+        devices = lines[-1].split(":", 1)[1].strip().split(", ")
+        assert len(devices) == 2
+        plist = DeviceInformation(queries=["UDID"]).to_plist("CLI-TEST-1")
+        async with httpx.AsyncClient(auth=("nanomdm", "sim-key")) as http:
+            reply = await http.put(enqueue_url + devices[0], content=plist, params={"nopush": "1"})
+            refused = await http.put(enqueue_url + devices[0], content=plist, auth=("nanomdm", "x"))
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["command_uuid"] == "CLI-TEST-1"
+        assert refused.status_code == 401
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 30)

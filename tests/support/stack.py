@@ -7,6 +7,7 @@ worker's activities enqueue and push to the simulator.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
 from mdmflow.bridge.server import running_bridge
@@ -22,9 +23,14 @@ from mdmflow.config import Settings
 from mdmflow.simulator import Simulator, SimulatorConfig, run_simulator
 from mdmflow.store.database import Database
 from mdmflow.worker import build_worker, worker_activities
+from mdmflow.workflows.event_handlers import MDMEventHandler
+from mdmflow.workflows.registry import EVENT_HANDLERS
+from tests.support.codec import TEST_CODEC_KEY
+from tests.support.started import StartRecorder, recording_client
 
 API_KEY = "test-api-key"
 MDM_KEY = "test-mdm-key"
+DRAIN_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -35,6 +41,8 @@ class Stack:
     bridge_url: str
     db: Database
     worker: Worker
+    started: StartRecorder
+    """Every workflow started through ``client``, the bridge's event deliveries included."""
 
     @property
     def task_queue(self) -> str:
@@ -53,6 +61,7 @@ async def running_stack(
     mode: str = "nanomdm",
     devices: int = 3,
     extra_workflows: Sequence[type] = (),
+    extra_event_handlers: Sequence[type[MDMEventHandler]] = (),
     settings: dict[str, Any] | None = None,
     simulator: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
@@ -68,10 +77,15 @@ async def running_stack(
         "task_queue": f"test-{uuid.uuid4()}",
         "micromdm": mode == "micromdm",
         "enqueue_api_key": MDM_KEY,
+        "codec_key": TEST_CODEC_KEY,
     }
     base = Settings(**{**values, **(settings or {})})
+    started = StartRecorder()
+    client = recording_client(client, started)
     async with contextlib.AsyncExitStack() as stack:
-        bridge_url = await stack.enter_async_context(running_bridge(base, client))
+        bridge_url = await stack.enter_async_context(
+            running_bridge(base, client, (*EVENT_HANDLERS, *extra_event_handlers))
+        )
         sim, sim_url = await stack.enter_async_context(
             run_simulator(
                 SimulatorConfig(
@@ -91,8 +105,44 @@ async def running_stack(
         db = await Database.open(database_url)
         stack.push_async_callback(db.close)
         activities = await stack.enter_async_context(worker_activities(full, db))
-        worker = build_worker(client, full, activities, extra_workflows)
+        worker = build_worker(client, full, activities, (*extra_workflows, *extra_event_handlers))
         await stack.enter_async_context(worker)
+        handlers = (*EVENT_HANDLERS, *extra_event_handlers)
+        stack.push_async_callback(_drain_event_handlers, client, sim, started, handlers)
         yield Stack(
-            client=client, settings=full, sim=sim, bridge_url=bridge_url, db=db, worker=worker
+            client=client,
+            settings=full,
+            sim=sim,
+            bridge_url=bridge_url,
+            db=db,
+            worker=worker,
+            started=started,
         )
+
+
+async def _drain_event_handlers(
+    client: Client,
+    sim: Simulator,
+    started: StartRecorder,
+    handlers: Sequence[type[MDMEventHandler]],
+) -> None:
+    """Let the event-handler workflows the bridge started end while the worker still runs.
+
+    One left behind with a workflow task nobody polls would stop the time-skipping test server
+    from ever skipping time again, for every later test of the session.
+    """
+
+    async def closed(workflow_id: str) -> None:
+        with contextlib.suppress(WorkflowFailureError):
+            await client.get_workflow_handle(workflow_id).result()
+
+    try:
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            await sim.wait_until_quiet()
+            ids = [wid for handler in handlers for wid in started.ids(handler.name)]
+            await asyncio.gather(*(closed(wid) for wid in ids))
+    except TimeoutError:
+        raise AssertionError(
+            f"event-handler workflows or device sessions still running {DRAIN_TIMEOUT_S:.0f} s "
+            "after the test"
+        ) from None

@@ -1,10 +1,11 @@
 """Await workflows the bridge starts with IDs a test cannot know (event-handler deliveries).
 
 The bridge starts each event-handler workflow as ``<handler>/<enrollment ID>/<random UUID>``.
-Visibility (``list_workflows``) would find it only eventually, which means polling. Instead the
-test gives the stack a client with :class:`StartRecorder` among its interceptors: every start
-made through that client (the bridge's included) is remembered, so the test can long-poll the
-handler's result like any other workflow's. Nothing is faked: the interceptor only watches.
+Visibility (``list_workflows``) would find it only eventually, which means polling. Instead
+``running_stack`` gives its client a :class:`StartRecorder` among its interceptors (as the SDK's
+own test environments add theirs): every start made through that client, the bridge's included,
+is remembered as ``stack.started``, so a test long-polls the handler's result like any other
+workflow's. Nothing is faked: the interceptor only watches.
 
 The bridge awaits an AllCommandResponse delivery's start *before* it signals the command's
 workflow, so once that workflow has the report (a signal in its history, or its result), the

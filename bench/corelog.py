@@ -1,0 +1,64 @@
+"""Count the Temporal worker core's warnings instead of printing them to stdout.
+
+By default sdk-core logs to stdout, which would break ``--json``. Forwarded to Python logging,
+the two warnings that say the worker could not keep up become numbers per scenario: a workflow
+task that took over 5 s (TMPRL1104), and one that took so long the server had given it away
+("Workflow task not found" on completion: the work was done twice). Anything else still goes
+to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
+
+SLOW_TASK = "slow_workflow_tasks"
+LOST_TASK = "lost_workflow_tasks"
+_KNOWN = {"TMPRL1104": SLOW_TASK, "Workflow task not found": LOST_TASK}
+
+
+class CoreWarnings(logging.Handler):
+    """Counts known core warnings; passes the rest on to stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: Counter[str] = Counter()
+        self._stderr = logging.StreamHandler()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        for marker, name in _KNOWN.items():
+            if marker in message:
+                self.counts[name] += 1
+                return
+        self._stderr.emit(record)
+
+    def snapshot(self) -> Counter[str]:
+        return Counter(self.counts)
+
+
+def install_core_warnings() -> CoreWarnings:
+    """Make the default runtime forward core logs here; call before any client connects."""
+    handler = CoreWarnings()
+    logger = logging.getLogger("bench.temporal_core")
+    logger.addHandler(handler)
+    logger.propagate = False
+    Runtime.set_default(
+        Runtime(
+            telemetry=TelemetryConfig(
+                logging=LoggingConfig(
+                    filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                    forwarding=LogForwardingConfig(logger=logger),
+                )
+            )
+        )
+    )
+    return handler

@@ -1,0 +1,83 @@
+"""What one scenario measured, and the arithmetic on it (rates, percentiles, peak RSS).
+
+Only numbers live here; the scenarios fill them in and ``report`` prints them, so the two
+drivers (bare Temporal and mdmflow) are timed with exactly the same yardstick.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+
+
+def now() -> float:
+    """One monotonic clock for every mark, so marks from different tasks compare."""
+    return time.perf_counter()
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of this process so far (it only grows: later scenarios include earlier ones)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile; 0 when nothing was measured."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class CoreLoad:
+    """Workflow tasks the worker was too busy for during the scenario (see ``corelog``)."""
+
+    slow_tasks: int = 0
+    lost_tasks: int = 0
+
+
+@dataclass
+class RoundsResult:
+    """Step rounds done by many workflows at once: throughput and per-round latency."""
+
+    name: str
+    rounds: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    failures: int = 0
+    peak_rss_mb: float = 0.0
+    core: CoreLoad = field(default_factory=CoreLoad)
+
+    @property
+    def rounds_per_s(self) -> float:
+        return self.rounds / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(self.latencies, 50) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        return percentile(self.latencies, 95) * 1000
+
+
+@dataclass
+class FleetResult:
+    """One fan-out: how fast the starts went in, and how long until every run completed."""
+
+    name: str
+    workflows: int
+    start_seconds: float
+    complete_seconds: float
+    failures: int = 0
+    peak_rss_mb: float = 0.0
+    core: CoreLoad = field(default_factory=CoreLoad)
+
+    @property
+    def starts_per_s(self) -> float:
+        return self.workflows / self.start_seconds if self.start_seconds > 0 else 0.0

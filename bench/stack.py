@@ -1,0 +1,76 @@
+"""mdmflow's own processes for the bench, composed in this process as in production.
+
+Bridge, simulator and worker talk over loopback HTTP exactly as ``mdmflow dev`` wires them,
+but without the test harness's extras (the tests' stack adds a start-recording interceptor and
+a drain at exit), so only production code sits on the measured path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client
+
+from mdmflow.bridge.server import running_bridge
+from mdmflow.config import Settings
+from mdmflow.crypto.keyring import new_key_entry
+from mdmflow.simulator import Simulator, SimulatorConfig, run_simulator
+from mdmflow.store.database import Database
+from mdmflow.temporal_client import connect
+from mdmflow.worker import build_worker, worker_activities
+
+
+@dataclass(frozen=True)
+class MDMStack:
+    client: Client
+    settings: Settings
+    sim: Simulator
+
+    @property
+    def task_queue(self) -> str:
+        return self.settings.task_queue
+
+
+def bench_settings(temporal: Client, data_dir: Path, database_url: str) -> Settings:
+    """Fresh secrets, a fresh task queue and every file in the run's temp dir."""
+    return Settings(
+        listen="127.0.0.1:0",
+        api_key=secrets.token_urlsafe(16),
+        enqueue_api_key=secrets.token_urlsafe(16),
+        codec_key=new_key_entry(),
+        data_dir=data_dir,
+        database_url=database_url,
+        task_queue=f"bench-mdmflow-{uuid.uuid4()}",
+        temporal_address=temporal.service_client.config.target_host,
+        temporal_namespace=temporal.namespace,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_mdmflow(base: Settings, devices: int) -> AsyncIterator[MDMStack]:
+    """Bridge, simulator with ``devices`` devices and worker, on a client built by ``connect``."""
+    client = await connect(base)
+    async with contextlib.AsyncExitStack() as stack:
+        bridge_url = await stack.enter_async_context(running_bridge(base, client))
+        sim, sim_url = await stack.enter_async_context(
+            run_simulator(
+                SimulatorConfig(
+                    api_key=base.enqueue_api_key,
+                    webhook_url=f"{bridge_url}/webhook",
+                    devices=devices,
+                )
+            )
+        )
+        settings = base.model_copy(
+            update={"enqueue_url": sim.enqueue_url(sim_url), "push_url": sim.push_url(sim_url)}
+        )
+        db = await Database.open(settings.resolved_database_url)
+        stack.push_async_callback(db.close)
+        activities = await stack.enter_async_context(worker_activities(settings, db))
+        await stack.enter_async_context(build_worker(client, settings, activities))
+        yield MDMStack(client=client, settings=settings, sim=sim)

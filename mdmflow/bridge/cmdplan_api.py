@@ -1,0 +1,70 @@
+"""``/v1/cmdplan/{name}`` and ``/v1/cmdplans``: NanoCMD's command plan API, plus list and
+delete (which NanoCMD lacks). A bad plan is a 400 naming the key; a missing plan is a 404."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from mdmflow.bridge.errors import error
+from mdmflow.bridge.state import BridgeState
+from mdmflow.store.cmdplans import CmdPlan, CmdPlanNotFoundError
+
+
+class InvalidCmdPlanError(ValueError):
+    """The plan JSON is not one NanoCMD's cmdplan workflow can send; the text names the key."""
+
+
+def check_cmdplan(body: bytes) -> CmdPlan:
+    """Parse a plan; the error names the key that is wrong."""
+    try:
+        return CmdPlan.model_validate_json(body or b"")
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidCmdPlanError(f"{where}: {first['msg']}" if where else first["msg"]) from None
+
+
+def cmdplan_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.put("/cmdplan/{name}")
+    async def put_cmdplan(name: str, request: Request) -> Response:
+        state: BridgeState = request.app.state.bridge
+        if "$" in name:
+            return error(
+                400,
+                "cmdplan name must not contain '$' (the cmdplan workflow expands ${param} in "
+                "its context, so such a plan could never be started)",
+            )
+        try:
+            plan = check_cmdplan(await request.body())
+        except InvalidCmdPlanError as exc:
+            return error(400, str(exc))
+        await state.cmdplans.put(name, plan)
+        return Response(status_code=204)
+
+    @router.get("/cmdplan/{name}")
+    async def get_cmdplan(name: str, request: Request) -> Response:
+        """The plan as NanoCMD shows it: empty fields left out."""
+        state: BridgeState = request.app.state.bridge
+        try:
+            plan = await state.cmdplans.get(name)
+        except CmdPlanNotFoundError as exc:
+            return error(404, str(exc))
+        return JSONResponse(plan.model_dump(exclude_defaults=True))
+
+    @router.delete("/cmdplan/{name}")
+    async def delete_cmdplan(name: str, request: Request) -> Response:
+        state: BridgeState = request.app.state.bridge
+        await state.cmdplans.delete(name)
+        return Response(status_code=204)
+
+    @router.get("/cmdplans")
+    async def list_cmdplans(request: Request) -> JSONResponse:
+        state: BridgeState = request.app.state.bridge
+        plans = await state.cmdplans.list()
+        return JSONResponse({n: p.model_dump(exclude_defaults=True) for n, p in plans.items()})
+
+    return router

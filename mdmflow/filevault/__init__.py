@@ -1,0 +1,1 @@
+"""FileVault escrow: the deployment's escrow identity, the enable profile, CMS decryption."""

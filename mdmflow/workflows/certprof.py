@@ -1,0 +1,95 @@
+"""``io.micromdm.wf.certprof.v1``: install a certificate profile when the device lacks the
+certificate, or renew it before it expires.
+
+Typical use: a SCEP profile whose identity must stay valid, started periodically (an
+IdleNotStartedSince subscription). The JSON context names the profile, the filter that finds
+"its" certificate in the device's CertificateList, the replacement criteria, and text
+replacements (``%CN%``, ``%CHALLENGE%``…) applied to the profile before it is sent. Those
+values can be secrets: they never appear in errors or logs.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    # cryptography's native code imports these while it parses a certificate; they must
+    # already be pass-through modules then, or the sandbox would load second copies.
+    import _cffi_backend  # type: ignore[import-untyped]  # noqa: F401
+    import cryptography.hazmat.bindings._rust
+    import cryptography.x509.name  # noqa: F401
+
+    from mdmflow.activities.content_models import StartRequirements
+    from mdmflow.mdm.commands import CertificateList, InstallProfile
+    from mdmflow.mdm.mobileconfig import MobileconfigError, replace_text
+    from mdmflow.mdm.responses import CertificateListResponse
+    from mdmflow.workflows.certprof_decide import (
+        CertProfStart,
+        Decision,
+        decide,
+        parse_certprof_context,
+    )
+    from mdmflow.workflows.content import load_profiles
+    from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
+    from mdmflow.workflows.models import StepError, WorkflowStart
+    from mdmflow.workflows.outcomes import CommandOutcome, outcome
+
+CERTPROF = "io.micromdm.wf.certprof.v1"
+
+
+class CertProfResult(BaseModel):
+    """The decision over the device's certificates and, if the profile was sent, its answer."""
+
+    enrollment_id: str
+    profile: str
+    decision: Decision
+    install: CommandOutcome | None = None
+
+
+@mdm_workflow(CERTPROF, summary="Install or renew a certificate profile")
+class CertProfWorkflow(MDMWorkflow[CertProfStart, CertProfResult]):
+    """Steps ``list`` (CertificateList) and, when needed, ``profile`` (InstallProfile).
+
+    More than one matching certificate, or an InstallProfile the device refuses, fails the
+    workflow with the reason; keeping a good certificate completes it with the decision.
+    """
+
+    @classmethod
+    def parse_start(cls, start: WorkflowStart) -> CertProfStart:
+        return parse_certprof_context(start.context)
+
+    @classmethod
+    def requirements(cls, start: CertProfStart) -> StartRequirements:
+        edited = [start.profile] if start.text_replacements else []
+        return StartRequirements(profiles=[start.profile], unsigned_profiles=edited)
+
+    async def steps(self, start: CertProfStart) -> CertProfResult:
+        listed = await self.step("list", [CertificateList(managed_only=not start.no_managed_only)])
+        if listed.timed_out:
+            raise StepError("the device did not answer CertificateList before the step timeout")
+        answer = listed.of_type("CertificateList")
+        if not answer.acknowledged:
+            chain = "; ".join(e.localized_description for e in answer.error_chain)
+            raise StepError(f"CertificateList answered {answer.status}: {chain or 'no detail'}")
+        certificates = answer.response(CertificateListResponse).certificate_list
+        decision = decide(start, certificates, workflow.now())
+        result = CertProfResult(
+            enrollment_id=self.enrollment_id, profile=start.profile, decision=decision
+        )
+        workflow.logger.info(
+            f"certprof: {decision.verdict}, {decision.reason}",
+            extra={"enrollment_id": self.enrollment_id, "profile": start.profile},
+        )
+        if not decision.install:
+            return result
+        stored = (await load_profiles([start.profile], with_bytes=True))[start.profile]
+        try:
+            payload = replace_text(stored.raw, start.text_replacements)
+        except MobileconfigError as exc:
+            raise StepError(f"profile {start.profile}: {exc}") from None
+        done = await self.step("profile", [InstallProfile(payload=payload)])
+        sent = outcome(done.commands[0], start.profile)
+        if not sent.acknowledged:
+            raise StepError(f"InstallProfile of {start.profile}: {sent.problem()}")
+        return result.model_copy(update={"install": sent})

@@ -7,12 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from mdmflow.simulator.webhook import signature
 from mdmflow.workflows.devinfolog import DeviceInfoLog
 from mdmflow.workflows.models import STATUS_QUERY, WorkflowStart, WorkflowStatus
 from tests.bridge.helpers import DEVINFOLOG, acknowledged_body, enqueued_uuids, signal_count
+from tests.support.history import wait_for_event
 from tests.support.stack import running_stack
 
 KEY = "webhook-hmac-test-key"
@@ -40,7 +42,10 @@ async def test_unsigned_or_badly_signed_reports_are_refused_and_not_routed(
         await stack.sim.wait_for(lambda: stack.sim.stats.reports["NotNow"] >= 1)
         [command_uuid] = enqueued_uuids(stack.sim, eid)
         body = acknowledged_body(eid, command_uuid)
+        # a signal that arrives during a workflow task is written to history after that task
+        await wait_for_event(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
         signals = await signal_count(handle)
+        assert signals == 1
         async with httpx.AsyncClient(base_url=stack.bridge_url, timeout=30) as http:
             for headers in (
                 {},

@@ -17,6 +17,28 @@ from mdmflow.mdm.webhook import CONNECT_TOPIC
 from mdmflow.simulator.config import Mode
 
 
+def _event_body(
+    mode: Mode, udid: str, enrollment_id: str, raw: bytes, url_params: dict[str, str]
+) -> dict[str, Any]:
+    """The keys both event kinds share, in the shape of the mode's server."""
+    body: dict[str, Any] = {"udid": udid}
+    if mode == "micromdm":
+        body["url_params"] = url_params or None
+    elif url_params:
+        body["url_params"] = url_params
+    body["raw_payload"] = base64.b64encode(raw).decode("ascii")
+    if mode == "nanomdm":
+        if enrollment_id == udid:
+            body["ids"] = {"id": enrollment_id, "type": "Device"}
+        else:
+            body["ids"] = {"id": enrollment_id, "type": "User", "parent_id": udid}
+    return body
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def connect_event(
     *,
     mode: Mode,
@@ -29,23 +51,14 @@ def connect_event(
     url_params: dict[str, str],
 ) -> dict[str, Any]:
     """An ``mdm.Connect`` event; ``enrollment_id`` is the ID the command was enqueued to."""
-    ack: dict[str, Any] = {"udid": udid, "status": status}
+    ack: dict[str, Any] = {"status": status}
     if command_uuid:
         ack["command_uuid"] = command_uuid
-    if mode == "micromdm":
-        ack["url_params"] = url_params or None
-    elif url_params:
-        ack["url_params"] = url_params
-    ack["raw_payload"] = base64.b64encode(raw_report).decode("ascii")
-    if mode == "nanomdm":
-        if enrollment_id == udid:
-            ack["ids"] = {"id": enrollment_id, "type": "Device"}
-        else:
-            ack["ids"] = {"id": enrollment_id, "type": "User", "parent_id": udid}
+    ack.update(_event_body(mode, udid, enrollment_id, raw_report, url_params))
     return {
         "topic": CONNECT_TOPIC,
         "event_id": event_id,
-        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "created_at": _now(),
         "acknowledge_event": ack,
     }
 
@@ -61,24 +74,10 @@ def checkin_event(
     tally: int | None = None,
 ) -> dict[str, Any]:
     """A check-in event; NanoMDM adds ``ids`` and, for TokenUpdate, ``token_update_tally``."""
-    checkin: dict[str, Any] = {"udid": udid}
-    if mode == "micromdm":
-        checkin["url_params"] = url_params or None
-    elif url_params:
-        checkin["url_params"] = url_params
-    checkin["raw_payload"] = base64.b64encode(raw_message).decode("ascii")
-    if mode == "nanomdm":
-        if enrollment_id == udid:
-            checkin["ids"] = {"id": enrollment_id, "type": "Device"}
-        else:
-            checkin["ids"] = {"id": enrollment_id, "type": "User", "parent_id": udid}
-        if tally is not None:
-            checkin["token_update_tally"] = tally
-    return {
-        "topic": f"mdm.{message_type}",
-        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "checkin_event": checkin,
-    }
+    checkin = _event_body(mode, udid, enrollment_id, raw_message, url_params)
+    if mode == "nanomdm" and tally is not None:
+        checkin["token_update_tally"] = tally
+    return {"topic": f"mdm.{message_type}", "created_at": _now(), "checkin_event": checkin}
 
 
 def encode(event: dict[str, Any]) -> bytes:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from mdmflow.bridge.errors import error
 from mdmflow.bridge.state import BridgeState
 from mdmflow.store.cmdplans import CmdPlan, CmdPlanNotFoundError
+from mdmflow.validation import first_error
 
 
 class InvalidCmdPlanError(ValueError):
@@ -21,9 +22,7 @@ def check_cmdplan(body: bytes) -> CmdPlan:
     try:
         return CmdPlan.model_validate_json(body or b"")
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidCmdPlanError(f"{where}: {first['msg']}" if where else first["msg"]) from None
+        raise InvalidCmdPlanError(first_error(exc)) from None
 
 
 def cmdplan_router() -> APIRouter:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from mdmflow.bridge.errors import error
 from mdmflow.bridge.state import BridgeState
 from mdmflow.store.subscriptions import Subscription
+from mdmflow.validation import first_error
 from mdmflow.workflows.models import EventType
 from mdmflow.workflows.registry import WORKFLOWS
 
@@ -28,9 +29,7 @@ def check_subscription(body: bytes) -> Subscription:
             raise InvalidSubscriptionError("missing event type") from None
         if first["type"] == "missing" and where == "workflow":
             raise InvalidSubscriptionError("missing workflow name") from None
-        raise InvalidSubscriptionError(
-            f"{where}: {first['msg']}" if where else first["msg"]
-        ) from None
+        raise InvalidSubscriptionError(first_error(exc)) from None
     if not sub.event:
         raise InvalidSubscriptionError("missing event type")
     if sub.event not in set(EventType):

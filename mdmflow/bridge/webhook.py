@@ -22,6 +22,7 @@ from mdmflow.mdm.reports import CommandStatus, ParsedReport, ReportError
 from mdmflow.mdm.webhook import CONNECT_TOPIC, AcknowledgeEvent, CheckinEvent, WebhookEvent
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
+from mdmflow.validation import first_error
 from mdmflow.workflows.models import COMMAND_REPORT_SIGNAL, CommandReport
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,4 @@ def parse_event(body: bytes) -> WebhookEvent:
     try:
         return WebhookEvent.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise WebhookRejectedError(f"{where}: {first['msg']}" if where else first["msg"]) from None
+        raise WebhookRejectedError(first_error(exc)) from None

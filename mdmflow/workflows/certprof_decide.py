@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mdmflow.mdm.certificates import CertificateError, read_certificate
 from mdmflow.mdm.responses import InstalledCertificate
+from mdmflow.validation import first_error
 from mdmflow.workflows.errors import ContextError
 from mdmflow.workflows.models import StepError
 
@@ -83,9 +84,7 @@ def parse_certprof_context(context: str) -> CertProfStart:
     try:
         return CertProfStart.model_validate_json(context)
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ContextError(f"{where}: {first['msg']}" if where else first["msg"]) from None
+        raise ContextError(first_error(exc)) from None
 
 
 def matching(

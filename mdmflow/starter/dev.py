@@ -7,6 +7,11 @@ Payloads are encrypted from the first run: unless a key is configured, a key fil
 in the data dir, and the Web UI is pointed at the bridge's codec endpoint (a per-run token in
 its URL, CORS for the UI's origin), so the UI shows decoded payloads while the history that
 Temporal stores holds ciphertext only.
+
+The stack owns its ports and its children: it refuses to start when a port it needs is taken
+(a second ``mdmflow dev`` would otherwise attach its worker to the first stack's Temporal and
+fail that stack's tasks), it stops when its Temporal server exits, and SIGTERM stops
+everything it started exactly as Ctrl-C does, so no Temporal server is left holding the ports.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import base64
 import contextlib
 import secrets
 import shutil
+import signal
+import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 from temporalio.client import Client
@@ -32,6 +39,11 @@ from mdmflow.worker import run_worker
 from mdmflow.workflows import search
 
 TEMPORAL_START_TIMEOUT_S = 60.0
+TEMPORAL_STOP_TIMEOUT_S = 15.0
+TEMPORAL_HOST = "127.0.0.1"
+"""The Temporal server and its Web UI listen here only (passed as ``--ip``), so the port check
+below tests the very address the server will bind."""
+SIGTERM_EXIT = 128 + signal.SIGTERM
 
 
 def temporal_binary() -> str:
@@ -68,6 +80,8 @@ async def temporal_dev_server(
         str(data_dir / "temporal.db"),
         "--sqlite-pragma",
         "journal_mode=wal",
+        "--ip",
+        TEMPORAL_HOST,
         "--port",
         str(port),
         "--ui-port",
@@ -87,31 +101,123 @@ async def temporal_dev_server(
     try:
         yield proc
     finally:
-        if proc.returncode is None:
-            proc.terminate()
+        await _stop(proc)
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """Terminate and reap the server; killed when it lingers or this stop is interrupted,
+    because a server left behind keeps its ports and the next ``mdmflow dev`` refuses."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        await asyncio.wait_for(proc.wait(), TEMPORAL_STOP_TIMEOUT_S)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        raise
+
+
+def ensure_ports_free(ports: Sequence[tuple[str, str, int]]) -> None:
+    """Refuse, before anything starts, when a (what, host, port) is already taken.
+
+    A bind test, not a connect test: it also catches a listener on the wildcard address and
+    needs nothing to answer. SO_REUSEADDR, as the servers themselves set it, so the TIME_WAIT
+    connections of a stack that just stopped do not count as taken.
+    """
+    for what, host, port in ports:
+        if port == 0:
+            continue
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
+                sock.bind((host, port))
+            except OSError as exc:
+                raise ConfigError(
+                    f"{what} port {port} is already in use ({host}:{port}: {exc.strerror}); "
+                    "is another mdmflow dev or Temporal server running? stop it or pick "
+                    "another port"
+                ) from None
 
 
-async def _connect_when_up(settings: Settings, proc: asyncio.subprocess.Process) -> Client:
+def _exited(settings: Settings, returncode: int) -> ConfigError:
+    return ConfigError(
+        f"temporal dev server exited ({returncode}); see {settings.data_dir / 'temporal.log'}"
+    )
+
+
+async def _connect_when_up(settings: Settings, exited: asyncio.Future[int]) -> Client:
+    """Connect once our server answers; fail as soon as it has exited instead.
+
+    Checked again after connecting: a server that died at start (its port taken after the
+    check) must not leave us attached to whatever else answers on that port.
+    """
     deadline = asyncio.get_running_loop().time() + TEMPORAL_START_TIMEOUT_S
     while True:
-        if proc.returncode is not None:
-            raise ConfigError(
-                f"temporal dev server exited ({proc.returncode}); see "
-                f"{settings.data_dir / 'temporal.log'}"
-            )
+        if exited.done():
+            raise _exited(settings, exited.result())
         try:
-            return await connect(settings)
+            client = await connect(settings)
         except ConfigError:
             if asyncio.get_running_loop().time() > deadline:
                 raise
-            await asyncio.sleep(0.25)
+            await asyncio.wait([exited], timeout=0.25)  # retry soon, at once on exit
+            continue
+        if exited.done():
+            raise _exited(settings, exited.result())
+        return client
+
+
+@contextlib.contextmanager
+def _sigterm_cancels_this_task() -> Iterator[asyncio.Event]:
+    """SIGTERM cancels the running task once, as asyncio.run does for Ctrl-C, so the same
+    unwinding stops the worker, bridge, simulator and Temporal server. The yielded event is
+    set once SIGTERM arrived; a second SIGTERM does not interrupt the stopping."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    received = asyncio.Event()
+
+    def on_sigterm() -> None:
+        if not received.is_set():
+            received.set()
+            task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        yield received
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 async def run_dev(settings: Settings, temporal_port: int, ui_port: int, devices: int) -> int:
+    """Run the stack until Ctrl-C (KeyboardInterrupt) or SIGTERM (returns 143)."""
+    with _sigterm_cancels_this_task() as terminated:
+        try:
+            return await _run_stack(settings, temporal_port, ui_port, devices)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not terminated.is_set() or task is None or task.uncancel() > 0:
+                raise
+            return SIGTERM_EXIT
+
+
+async def _run_stack(settings: Settings, temporal_port: int, ui_port: int, devices: int) -> int:
+    if temporal_port == ui_port:
+        raise ConfigError(f"--temporal-port and --ui-port are both {ui_port}; they must differ")
+    ensure_ports_free(
+        [
+            ("Temporal (--temporal-port)", TEMPORAL_HOST, temporal_port),
+            ("Temporal Web UI (--ui-port)", TEMPORAL_HOST, ui_port),
+            ("bridge (MDMFLOW_LISTEN)", settings.listen_host, settings.listen_port),
+        ]
+    )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key = api_key(settings)
     if not settings.codec_key and settings.codec_key_file is None:
@@ -134,7 +240,9 @@ async def run_dev(settings: Settings, temporal_port: int, ui_port: int, devices:
                 settings.data_dir, temporal_port, ui_port, f"{bridge_url}/codec/ui/{ui_token}"
             )
         )
-        client = await _connect_when_up(settings, proc)
+        exited = asyncio.ensure_future(proc.wait())
+        stack.callback(exited.cancel)
+        client = await _connect_when_up(settings, exited)
         device_ids: list[str] = []
         if not settings.enqueue_url:
             mdm_key = secrets.token_urlsafe(16)
@@ -157,11 +265,14 @@ async def run_dev(settings: Settings, temporal_port: int, ui_port: int, devices:
             device_ids = sim.enrollment_ids()
         await stack.enter_async_context(running_bridge(settings, client))
         worker = asyncio.create_task(run_worker(settings, client))
-        await seed_example_profile(settings.resolved_database_url)
-        _banner(settings, ui_port, bridge_url, key, device_ids)
-        if device_ids:
-            print(example_banner(bridge_url, key, device_ids[0]), flush=True)
         try:
+            await seed_example_profile(settings.resolved_database_url)
+            _banner(settings, ui_port, bridge_url, key, device_ids)
+            if device_ids:
+                print(example_banner(bridge_url, key, device_ids[0]), flush=True)
+            await asyncio.wait([worker, exited], return_when=asyncio.FIRST_COMPLETED)
+            if exited.done():
+                raise _exited(settings, exited.result())
             await worker
         finally:
             worker.cancel()

@@ -17,15 +17,18 @@ from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.api import v1_router
 from mdmflow.bridge.auth import SIGNATURE_HEADER, BasicAuth, WebhookSignature
 from mdmflow.bridge.codec_api import codec_app
+from mdmflow.bridge.delivery import WebhookDelivery
 from mdmflow.bridge.errors import error
 from mdmflow.bridge.events import EventDispatcher
+from mdmflow.bridge.intake import Intake, IntakeTiming, IntakeUnavailableError
 from mdmflow.bridge.inventory_api import inventory_router
 from mdmflow.bridge.state import BridgeState
-from mdmflow.bridge.webhook import TemporalUnavailableError, WebhookHandler, WebhookRejectedError
+from mdmflow.bridge.webhook import WebhookRejectedError, read_webhook
 from mdmflow.config import Settings
 from mdmflow.crypto.sealed import SecretBox
 from mdmflow.store.cmdplans import CmdPlanStore
 from mdmflow.store.database import Database
+from mdmflow.store.intake import IntakeStore
 from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.profiles import ProfileStore
@@ -44,6 +47,7 @@ def create_app(
     client: Client,
     db: Database,
     event_handlers: Sequence[type[MDMEventHandler]] = EVENT_HANDLERS,
+    intake_timing: IntakeTiming | None = None,
 ) -> FastAPI:
     """The bridge app; FastAPI's native OpenTelemetry makes each request a server span that
     joins the caller's trace (``traceparent``), using the process's tracer provider."""
@@ -64,8 +68,12 @@ def create_app(
         db=db,
         subscriptions=subscriptions,
         inventory=InventoryStore(db),
-        webhook=WebhookHandler(
-            client, RouteStore(db), PayloadStore(db), events, settings.inline_result_bytes
+        intake=Intake(
+            IntakeStore(db),
+            WebhookDelivery(
+                client, RouteStore(db), PayloadStore(db), events, settings.inline_result_bytes
+            ),
+            intake_timing,
         ),
         profiles=profiles,
         cmdplans=cmdplans,
@@ -93,7 +101,8 @@ def create_app(
 
     @app.post("/webhook")
     async def webhook(request: Request) -> Response:
-        """Route one MDM server event; 200 unless the body is bad or Temporal is down."""
+        """Accept one MDM server event: 200 once it is committed to the intake (delivery may
+        follow later), 400 for a bad body, 503 only when the app database is down."""
         state: BridgeState = request.app.state.bridge
         limit = state.settings.max_webhook_bytes
         declared = request.headers.get("content-length", "")
@@ -110,19 +119,34 @@ def create_app(
             log.warning("webhook refused: missing or wrong HMAC signature")
             return error(401, f"Unauthorized: missing or wrong {SIGNATURE_HEADER}")
         try:
-            await state.webhook.handle(bytes(body))
+            webhook = read_webhook(bytes(body))
         except WebhookRejectedError as exc:
             log.warning("rejected webhook", extra={"reason": str(exc)})
             return error(400, str(exc))
-        except TemporalUnavailableError as exc:
-            log.error("webhook not delivered", extra={"reason": str(exc)})
+        if webhook is None:
+            return Response(status_code=200)
+        try:
+            await state.intake.receive(webhook, bytes(body))
+        except IntakeUnavailableError as exc:
             return error(503, str(exc))
         return Response(status_code=200)
 
     if settings.api_key:
+        auth = Depends(BasicAuth(settings.api_key))
+
+        @app.get("/v1/intake", dependencies=[auth])
+        async def intake_backlog(request: Request) -> dict[str, object]:
+            """Webhooks accepted but not delivered yet, and the recorded outcomes."""
+            backlog = await request.app.state.bridge.intake.backlog()
+            return {
+                "pending": backlog.pending,
+                "oldest_pending_age_s": backlog.oldest_pending_age_s,
+                "recorded": backlog.recorded,
+            }
+
         app.include_router(v1_router(settings.api_key))
         # NanoCMD serves its inventory at /inventory by mistake; kept for its clients.
-        app.include_router(inventory_router(), dependencies=[Depends(BasicAuth(settings.api_key))])
+        app.include_router(inventory_router(), dependencies=[auth])
     codec = client.data_converter.payload_codec
     if codec is not None:
         app.mount(

@@ -15,10 +15,12 @@ import uuid
 from collections.abc import Awaitable, Iterable, Sequence
 
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.cancel import cancel_enrollment
+from mdmflow.bridge.outage import is_temporal_outage
 from mdmflow.mdm.checkin import Authenticate, CheckOut, TokenUpdate
 from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
 from mdmflow.store.starts import WorkflowStartStore
@@ -54,6 +56,7 @@ class EventDispatcher:
         message: Authenticate | TokenUpdate | CheckOut,
         params: dict[str, str],
         tally: int | None,
+        delivery_id: str,
     ) -> None:
         if isinstance(message, Authenticate | CheckOut):
             reason = f"mdm.{message.message_type} from {eid}: its earlier workflows are void"
@@ -69,23 +72,28 @@ class EventDispatcher:
                 MDMEvent(type=EventType.ENROLLMENT, checkin=message, token_update_tally=tally)
             )
         for event in events:
-            await self.dispatch(eid, event, params)
+            await self.dispatch(eid, event, params, delivery_id)
 
-    async def idle(self, eid: str, params: dict[str, str], now: dt.datetime) -> None:
-        await self.dispatch(eid, MDMEvent(type=EventType.IDLE), params)
+    async def idle(
+        self, eid: str, params: dict[str, str], received_at: dt.datetime, delivery_id: str
+    ) -> None:
+        """Idle, then IdleNotStartedSince measured from when the Idle arrived (not delivered)."""
+        await self.dispatch(eid, MDMEvent(type=EventType.IDLE), params, delivery_id)
         subs = await self._subscriptions.list(EventType.IDLE_NOT_STARTED_SINCE)
-        await _all(self._idle_not_started_since(eid, sub, params, now) for sub in subs)
+        await _all(self._idle_not_started_since(eid, sub, params, received_at) for sub in subs)
 
-    async def command_response(self, report: CommandReport) -> None:
+    async def command_response(self, report: CommandReport, delivery_id: str) -> None:
         """AllCommandResponse: every tracked report, NotNow included, before the step sees it."""
         event = MDMEvent(type=EventType.ALL_COMMAND_RESPONSE, command_report=report)
-        await self._deliver(report.enrollment_id, event, report.url_params)
+        await self._deliver(report.enrollment_id, event, report.url_params, delivery_id)
 
-    async def dispatch(self, eid: str, event: MDMEvent, params: dict[str, str]) -> None:
+    async def dispatch(
+        self, eid: str, event: MDMEvent, params: dict[str, str], delivery_id: str
+    ) -> None:
         subs = await self._subscriptions.list(event.type)
         await _all(
             [self._start(eid, sub, event, params) for sub in subs]
-            + [self._deliver(eid, event, params)]
+            + [self._deliver(eid, event, params, delivery_id)]
         )
 
     async def _idle_not_started_since(
@@ -132,19 +140,34 @@ class EventDispatcher:
             "subscription started workflow", extra={**fields, "instance_id": outcome.instance_id}
         )
 
-    async def _deliver(self, eid: str, event: MDMEvent, params: dict[str, str]) -> None:
+    async def _deliver(
+        self, eid: str, event: MDMEvent, params: dict[str, str], delivery_id: str
+    ) -> None:
+        """Start each interested event handler; its ID is derived from the webhook's delivery
+        ID, so a delivery retried by the intake is refused as a duplicate, not run twice."""
         delivery = EventDelivery(enrollment_id=eid, event=event, url_params=params)
+        event_key = uuid.uuid5(uuid.UUID(delivery_id), event.type.value)
         await _all(
-            self._client.start_workflow(
-                handler.name,
-                delivery,
-                id=f"{handler.name}/{eid}/{uuid.uuid4()}",
-                task_queue=self._task_queue,
-                static_summary=f"{event.type.value} event for {eid}",
-            )
+            self._start_handler(handler.name, f"{handler.name}/{eid}/{event_key}", delivery)
             for handler in self._handlers
             if handler.wants(event)
         )
+
+    async def _start_handler(self, name: str, workflow_id: str, delivery: EventDelivery) -> None:
+        try:
+            await self._client.start_workflow(
+                name,
+                delivery,
+                id=workflow_id,
+                task_queue=self._task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"{delivery.event.type.value} event for {delivery.enrollment_id}",
+            )
+        except WorkflowAlreadyStartedError:
+            log.info(
+                "event already delivered",
+                extra={"enrollment_id": delivery.enrollment_id, "workflow_id": workflow_id},
+            )
 
 
 def not_started_since(now: dt.datetime, started: dt.datetime | None, seconds: int) -> bool:
@@ -153,10 +176,14 @@ def not_started_since(now: dt.datetime, started: dt.datetime | None, seconds: in
 
 
 async def _all(calls: Iterable[Awaitable[object]]) -> None:
-    """Run concurrently; a Temporal outage propagates (the webhook answers 503)."""
+    """Run concurrently; a Temporal outage propagates (the intake retries the whole webhook,
+    and every part of it is idempotent); any other failure is logged and not retried."""
     results = await asyncio.gather(*calls, return_exceptions=True)
     for result in results:
-        if isinstance(result, RPCError) and result.status == RPCStatusCode.UNAVAILABLE:
+        if isinstance(result, BaseException) and (
+            is_temporal_outage(result) or not isinstance(result, Exception)
+        ):
             raise result
+    for result in results:
         if isinstance(result, BaseException):
             log.error("event delivery failed", exc_info=result)

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Sequence
 from temporalio.client import Client
 
 from mdmflow.bridge.app import create_app
+from mdmflow.bridge.intake import IntakeTiming
+from mdmflow.bridge.state import BridgeState
 from mdmflow.config import Settings
 from mdmflow.httpserver import serve_app
 from mdmflow.store.database import Database
@@ -21,13 +23,22 @@ async def running_bridge(
     settings: Settings,
     client: Client,
     event_handlers: Sequence[type[MDMEventHandler]] = EVENT_HANDLERS,
+    intake_timing: IntakeTiming | None = None,
 ) -> AsyncIterator[str]:
-    """Serve the bridge for the duration of the block; yields its base URL."""
+    """Serve the bridge, and run its intake relay, for the duration of the block; yields its
+    base URL."""
     db = await Database.open(settings.resolved_database_url)
     try:
-        app = create_app(settings, client, db, event_handlers)
-        async with serve_app(app, settings.listen_host, settings.listen_port) as url:
-            yield url
+        app = create_app(settings, client, db, event_handlers, intake_timing)
+        state: BridgeState = app.state.bridge
+        relay = asyncio.create_task(state.intake.run_relay(), name="intake relay")
+        try:
+            async with serve_app(app, settings.listen_host, settings.listen_port) as url:
+                yield url
+        finally:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
     finally:
         await db.close()
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from temporalio.client import Client
 
 from mdmflow.activities.requirements import RequirementChecker
-from mdmflow.bridge.webhook import WebhookHandler
+from mdmflow.bridge.intake import Intake
 from mdmflow.config import Settings
 from mdmflow.store.cmdplans import CmdPlanStore
 from mdmflow.store.database import Database
@@ -24,7 +24,7 @@ class BridgeState:
     db: Database
     subscriptions: SubscriptionStore
     inventory: InventoryStore
-    webhook: WebhookHandler
+    intake: Intake
     profiles: ProfileStore
     cmdplans: CmdPlanStore
     secrets: InventorySecretStore

@@ -1,159 +1,104 @@
-"""Turn one webhook body into a signal to the workflow that enqueued the command.
+"""Read one webhook body: validate it fully before it is accepted into the intake.
 
-Everything a caller can get wrong is a :class:`WebhookRejectedError` with the reason (HTTP 400).
-Reports for commands no workflow waits for (foreign, late, finished) are ignored: the MDM
-server must not retry them, and NanoCMD answers them 200 too.
+Everything a sender can get wrong is a :class:`WebhookRejectedError` with the reason (HTTP 400),
+decided here, before the body is committed: a webhook the bridge answered 200 must be
+deliverable later from its stored bytes alone. Topics nobody acts on are read as ``None``
+(answered 200 and dropped, as NanoCMD does).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import logging
-from enum import StrEnum
+from dataclasses import dataclass
 
 from pydantic import ValidationError
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
-from mdmflow.bridge.events import EventDispatcher
-from mdmflow.mdm.checkin import CHECKIN_TYPES, CheckinError, parse_checkin
+from mdmflow.mdm.checkin import (
+    CHECKIN_TYPES,
+    Authenticate,
+    CheckinError,
+    CheckOut,
+    TokenUpdate,
+    parse_checkin,
+)
 from mdmflow.mdm.reports import CommandStatus, ParsedReport, ReportError
 from mdmflow.mdm.webhook import CONNECT_TOPIC, AcknowledgeEvent, CheckinEvent, WebhookEvent
-from mdmflow.store.payloads import PayloadStore
-from mdmflow.store.routes import RouteStore
+from mdmflow.store.intake import IntakeKind
 from mdmflow.validation import first_error
-from mdmflow.workflows.models import COMMAND_REPORT_SIGNAL, CommandReport
-
-log = logging.getLogger(__name__)
 
 
 class WebhookRejectedError(ValueError):
     """The body is not a usable webhook; the message is returned to the sender."""
 
 
-class TemporalUnavailableError(RuntimeError):
-    """The report was valid but Temporal did not take the signal; the sender should retry."""
+@dataclass(frozen=True)
+class Webhook:
+    """A validated webhook: what the intake stores about it and what delivery needs."""
+
+    kind: IntakeKind
+    enrollment_id: str
+    url_params: dict[str, str]
+    report: ParsedReport | None = None
+    checkin: Authenticate | TokenUpdate | CheckOut | None = None
+    token_update_tally: int | None = None
+
+    @property
+    def command_uuid(self) -> str:
+        return self.report.command_uuid if self.report else ""
+
+    @property
+    def log_fields(self) -> dict[str, str]:
+        """What every log line about this webhook names."""
+        return {"enrollment_id": self.enrollment_id, "command_uuid": self.command_uuid}
 
 
-class WebhookOutcome(StrEnum):
-    SIGNALLED = "signalled"
-    UNROUTED = "unrouted"
-    WORKFLOW_GONE = "workflow_gone"
-    IDLE = "idle"
-    CHECKIN = "checkin"
-    IGNORED = "ignored"
+def read_webhook(body: bytes) -> Webhook | None:
+    """The webhook in ``body``, or ``None`` for a topic mdmflow does not act on."""
+    event = _parse_event(body)
+    if event.topic != CONNECT_TOPIC:
+        return _read_checkin(event)
+    ack = event.acknowledge_event
+    if ack is None:
+        raise WebhookRejectedError("mdm.Connect webhook has no acknowledge_event")
+    if ack.status == CommandStatus.IDLE:
+        return Webhook(kind=IntakeKind.IDLE, enrollment_id=_target(ack), url_params=ack.url_params)
+    return _read_report(ack)
 
 
-class WebhookHandler:
-    def __init__(
-        self,
-        client: Client,
-        routes: RouteStore,
-        payloads: PayloadStore,
-        events: EventDispatcher,
-        inline_limit: int,
-    ) -> None:
-        self._client = client
-        self._events = events
-        self._routes = routes
-        self._payloads = payloads
-        self._inline_limit = inline_limit
+def _read_checkin(event: WebhookEvent) -> Webhook | None:
+    checkin = event.checkin_event
+    if checkin is None:
+        raise WebhookRejectedError(f"{event.topic} webhook has no checkin_event")
+    message_type = event.topic.removeprefix("mdm.")
+    if message_type not in CHECKIN_TYPES:
+        return None
+    try:
+        message = parse_checkin(checkin.raw_payload, message_type)
+    except CheckinError as exc:
+        raise WebhookRejectedError(f"raw_payload: {exc}") from None
+    return Webhook(
+        kind=IntakeKind.CHECKIN,
+        enrollment_id=_target(checkin),
+        url_params=checkin.url_params,
+        checkin=message,
+        token_update_tally=checkin.token_update_tally,
+    )
 
-    async def handle(self, body: bytes) -> WebhookOutcome:
-        event = parse_event(body)
-        try:
-            if event.topic != CONNECT_TOPIC:
-                return await self._checkin(event)
-            ack = event.acknowledge_event
-            if ack is None:
-                raise WebhookRejectedError("mdm.Connect webhook has no acknowledge_event")
-            if ack.status == CommandStatus.IDLE:
-                await self._events.idle(_target(ack), ack.url_params, dt.datetime.now(dt.UTC))
-                return WebhookOutcome.IDLE
-            return await self._route_report(ack)
-        except RPCError as exc:
-            raise TemporalUnavailableError(f"Temporal is unavailable: {exc.message}") from exc
 
-    async def _checkin(self, event: WebhookEvent) -> WebhookOutcome:
-        checkin = event.checkin_event
-        if checkin is None:
-            raise WebhookRejectedError(f"{event.topic} webhook has no checkin_event")
-        message_type = event.topic.removeprefix("mdm.")
-        if message_type not in CHECKIN_TYPES:
-            return WebhookOutcome.IGNORED
-        try:
-            message = parse_checkin(checkin.raw_payload, message_type)
-        except CheckinError as exc:
-            raise WebhookRejectedError(f"raw_payload: {exc}") from None
-        await self._events.checkin(
-            _target(checkin), message, checkin.url_params, checkin.token_update_tally
+def _read_report(ack: AcknowledgeEvent) -> Webhook:
+    try:
+        report = ParsedReport.from_plist(ack.raw_payload)
+    except ReportError as exc:
+        raise WebhookRejectedError(f"raw_payload: {exc}") from None
+    if not report.command_uuid:
+        raise WebhookRejectedError("raw_payload: report has no CommandUUID")
+    if ack.command_uuid and ack.command_uuid != report.command_uuid:
+        raise WebhookRejectedError(
+            f"command_uuid {ack.command_uuid!r} differs from the report's "
+            f"CommandUUID {report.command_uuid!r}"
         )
-        return WebhookOutcome.CHECKIN
-
-    async def _route_report(self, ack: AcknowledgeEvent) -> WebhookOutcome:
-        try:
-            report = ParsedReport.from_plist(ack.raw_payload)
-        except ReportError as exc:
-            raise WebhookRejectedError(f"raw_payload: {exc}") from None
-        if not report.command_uuid:
-            raise WebhookRejectedError("raw_payload: report has no CommandUUID")
-        if ack.command_uuid and ack.command_uuid != report.command_uuid:
-            raise WebhookRejectedError(
-                f"command_uuid {ack.command_uuid!r} differs from the report's "
-                f"CommandUUID {report.command_uuid!r}"
-            )
-        target = _target(ack)
-        route = await self._routes.lookup(target, report.command_uuid)
-        fields = {"enrollment_id": target, "command_uuid": report.command_uuid}
-        if route is None:
-            log.info("ignoring report for an unknown command", extra=fields)
-            return WebhookOutcome.UNROUTED
-        signal = await self._signal_payload(route.request_type, target, report, ack.url_params)
-        await self._events.command_response(signal)
-        try:
-            await self._client.get_workflow_handle(route.workflow_id).signal(
-                COMMAND_REPORT_SIGNAL, signal
-            )
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                log.info(
-                    "ignoring report for a finished workflow",
-                    extra={**fields, "workflow_id": route.workflow_id},
-                )
-                await self._routes.forget(target, report.command_uuid)
-                return WebhookOutcome.WORKFLOW_GONE
-            raise TemporalUnavailableError(
-                f"Temporal did not accept the signal: {exc.message}"
-            ) from exc
-        if report.status.is_final:
-            await self._routes.forget(target, report.command_uuid)
-        log.info(
-            "routed report",
-            extra={**fields, "workflow_id": route.workflow_id, "status": report.status.value},
-        )
-        return WebhookOutcome.SIGNALLED
-
-    async def _signal_payload(
-        self, request_type: str, target: str, report: ParsedReport, params: dict[str, str]
-    ) -> CommandReport:
-        """Big payloads go to the app database so workflow histories stay small."""
-        payload = report.payload
-        ref = None
-        if len(json.dumps(payload)) > self._inline_limit:
-            ref = PayloadStore.ref_for(target, report.command_uuid)
-            await self._payloads.put(ref, payload)
-            payload = {}
-        return CommandReport(
-            command_uuid=report.command_uuid,
-            enrollment_id=target,
-            status=report.status,
-            request_type=request_type,
-            error_chain=report.error_chain,
-            payload=None if ref else payload,
-            payload_ref=ref,
-            url_params=params,
-        )
+    return Webhook(
+        kind=IntakeKind.REPORT, enrollment_id=_target(ack), url_params=ack.url_params, report=report
+    )
 
 
 def _target(event: AcknowledgeEvent | CheckinEvent) -> str:
@@ -163,7 +108,7 @@ def _target(event: AcknowledgeEvent | CheckinEvent) -> str:
     return target
 
 
-def parse_event(body: bytes) -> WebhookEvent:
+def _parse_event(body: bytes) -> WebhookEvent:
     if not body.strip():
         raise WebhookRejectedError("empty body; expected a webhook JSON object")
     try:

@@ -26,6 +26,9 @@ class MDMCommand(BaseModel):
     )
     request_type: str = Field(alias="RequestType")
     device_channel_only: ClassVar[bool] = False
+    read_only: ClassVar[bool] = False
+    """A query that changes nothing on the device, so asking again is always safe: the engine
+    re-sends it with a fresh CommandUUID when its answer may have been lost."""
 
     def command_dict(self) -> dict[str, Any]:
         """The protocol's ``Command`` dictionary (RequestType first, absent keys omitted)."""
@@ -41,15 +44,18 @@ class DeviceInformation(MDMCommand):
         default="DeviceInformation", alias="RequestType"
     )
     queries: list[str] = Field(alias="Queries")
+    read_only: ClassVar[bool] = True
 
 
 class SecurityInfo(MDMCommand):
     request_type: Literal["SecurityInfo"] = Field(default="SecurityInfo", alias="RequestType")
+    read_only: ClassVar[bool] = True
 
 
 class ProfileList(MDMCommand):
     request_type: Literal["ProfileList"] = Field(default="ProfileList", alias="RequestType")
     managed_only: bool | None = Field(default=None, alias="ManagedOnly")
+    read_only: ClassVar[bool] = True
 
 
 class InstallProfile(MDMCommand):
@@ -65,6 +71,7 @@ class RemoveProfile(MDMCommand):
 class CertificateList(MDMCommand):
     request_type: Literal["CertificateList"] = Field(default="CertificateList", alias="RequestType")
     managed_only: bool | None = Field(default=None, alias="ManagedOnly")
+    read_only: ClassVar[bool] = True
 
 
 class InstallApplicationOptions(BaseModel):

@@ -64,6 +64,8 @@ class SimulatorStats:
     reports: Counter[str] = field(default_factory=Counter)
     """Reports the webhook accepted, by Status (Idle included)."""
     webhook_failures: int = 0
+    reports_lost: int = 0
+    """Reports dropped on purpose by ``reports_to_lose``."""
 
 
 @dataclass(slots=True)
@@ -90,6 +92,9 @@ class Simulator:
         self.rotate_hook: RotateHook | None = None
         self.outage = False
         """While True the API answers 503, like an MDM server that is down."""
+        self.reports_to_lose = 0
+        """The next N command reports are lost in transit (the webhook post never reaches a
+        bridge), as when NanoMDM posts while no bridge listens and never retries."""
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self.fleet = generate_fleet(config.devices, config.seed, ios_ratio=config.ios_ratio)
         for device in self.fleet:
@@ -270,7 +275,12 @@ class Simulator:
         while (command := channel.queue.next(not_now)) is not None:
             await self._latency()
             result = self._answer(channel, command)
-            if not await self._deliver(channel, result.report):
+            if self.reports_to_lose > 0:
+                # The server took the answer (the command is done) but its webhook post was lost.
+                self.reports_to_lose -= 1
+                self.stats.reports_lost += 1
+                log.info("report lost in transit", extra={"enrollment_id": channel.id})
+            elif not await self._deliver(channel, result.report):
                 return  # the report was lost; the command stays queued for a later push
             if result.status == CommandStatus.NOT_NOW:
                 not_now.add(command.uuid)

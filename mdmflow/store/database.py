@@ -22,6 +22,7 @@ from mdmflow.store.schema import (
     profiles,
     report_payloads,
     schema_migrations,
+    webhook_intake,
     workflow_starts,
 )
 
@@ -61,12 +62,17 @@ def _v5(conn: Connection) -> None:
     inventory_secrets.create(conn)
 
 
+def _v6(conn: Connection) -> None:
+    webhook_intake.create(conn)
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "command routes and stored report payloads", _v1),
     Migration(2, "event subscriptions and last workflow starts", _v2),
     Migration(3, "inventory values per enrollment", _v3),
     Migration(4, "profiles and command plans", _v4),
     Migration(5, "FileVault escrow identity and sealed inventory secrets", _v5),
+    Migration(6, "durable webhook intake", _v6),
 )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -108,4 +110,23 @@ inventory_secrets = Table(
     Column("key", String(255), primary_key=True),
     Column("sealed", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_intake = Table(
+    "webhook_intake",
+    metadata,
+    # INTEGER on SQLite so the column is the rowid (SQLite autoincrements only that).
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("delivery_id", String(36), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("enrollment_id", String(255), nullable=False),
+    Column("command_uuid", String(255), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text, nullable=False),
+    Index("webhook_intake_due", "state", "next_attempt_at"),
+    Index("webhook_intake_enrollment", "enrollment_id", "id"),
 )

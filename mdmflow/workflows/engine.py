@@ -9,7 +9,7 @@ delays, search attributes, Web UI details and the ``status`` query.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, NoReturn, TypeVar, get_type_hints
 
@@ -62,6 +62,9 @@ W = TypeVar("W", bound="type[MDMWorkflow[Any, Any]]")
 
 MDM_REJECTED = "MDMRejected"
 ENQUEUE_ATTEMPT_TIMEOUT = timedelta(seconds=60)
+MDM_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""The MDM activities heartbeat every second; a worker killed mid-call is noticed in 5 s."""
+REASK_PATCH = "reask-lost-queries"
 ENQUEUE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -86,9 +89,17 @@ PUSH_RETRY = RetryPolicy(
 class _Tracked:
     """One command of the current step, as the engine tracks it between signals."""
 
-    request_type: str
+    command: MDMCommand
     last_status: CommandStatus | None = None
     final: CommandReport | None = None
+    resent_as: list[str] = field(default_factory=list)
+    """Fresh UUIDs this read-only query was asked again under; an answer to any counts."""
+    answer_may_be_lost: bool = False
+    """A command that changes the device, unanswered at a re-push: never re-sent by us."""
+
+    @property
+    def request_type(self) -> str:
+        return self.command.request_type
 
 
 class MDMWorkflow(Generic[StartT, ResultT]):
@@ -106,6 +117,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
 
     def __init__(self) -> None:
         self._tracked: dict[str, _Tracked] = {}
+        self._aliases: dict[str, str] = {}
         self._completing_params: dict[str, str] = {}
         self._start: WorkflowStart | None = None
         self._instance_id = ""
@@ -151,7 +163,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
 
     @workflow.signal(name=COMMAND_REPORT_SIGNAL)
     def _on_command_report(self, report: CommandReport) -> None:
-        tracked = self._tracked.get(report.command_uuid)
+        tracked = self._tracked.get(self._aliases.get(report.command_uuid, report.command_uuid))
         if tracked is None or tracked.final is not None:
             workflow.logger.info(
                 "ignoring report for a command this step does not wait for",
@@ -174,7 +186,11 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             step_started_at=self._step_started,
             outstanding=[
                 OutstandingCommand(
-                    command_uuid=uuid, request_type=t.request_type, last_status=t.last_status
+                    command_uuid=uuid,
+                    request_type=t.request_type,
+                    last_status=t.last_status,
+                    resent_as=list(t.resent_as),
+                    answer_may_be_lost=t.answer_may_be_lost,
                 )
                 for uuid, t in self._tracked.items()
                 if t.final is None
@@ -297,7 +313,8 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 await workflow.sleep(delay, summary=f"{name}: NotUntil {not_until.isoformat()}")
         limit = timeout or self.step_timeout or timedelta(seconds=engine.step_timeout_s)
         queued = [QueuedCommand(command_uuid=str(workflow.uuid4()), command=c) for c in commands]
-        self._tracked = {q.command_uuid: _Tracked(q.command.request_type) for q in queued}
+        self._tracked = {q.command_uuid: _Tracked(q.command) for q in queued}
+        self._aliases = {}
         self._completing_params = {}
         self._enter_step(name)
         deadline = workflow.now() + limit
@@ -310,7 +327,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             url_params=self._completing_params,
             timed_out=timed_out,
         )
-        self._tracked = {}
+        self._tracked, self._aliases = {}, {}
         self._step, self._step_started = None, None
         self._steps_done.append(name)
         return result
@@ -321,7 +338,9 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         workflow.upsert_search_attributes([search.STEP.value_set(name)])
         self._show_details(waiting_until)
 
-    async def _enqueue(self, name: str, queued: list[QueuedCommand], limit: timedelta) -> bool:
+    async def _enqueue(
+        self, name: str, queued: list[QueuedCommand], limit: timedelta, verb: str = "enqueue"
+    ) -> bool:
         """Run the enqueue activity; False when the MDM server stayed down for the whole step."""
         request = EnqueueStep(
             workflow_id=workflow.info().workflow_id,
@@ -336,8 +355,9 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 request,
                 start_to_close_timeout=ENQUEUE_ATTEMPT_TIMEOUT,
                 schedule_to_close_timeout=limit,
+                heartbeat_timeout=MDM_HEARTBEAT_TIMEOUT,
                 retry_policy=ENQUEUE_RETRY,
-                summary=f"{name}: enqueue {', '.join(q.command.request_type for q in queued)}",
+                summary=f"{name}: {verb} {', '.join(q.command.request_type for q in queued)}",
             )
         except ActivityError as err:
             if is_cancelled_exception(err):
@@ -373,7 +393,37 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             except TimeoutError:
                 if workflow.now() >= deadline:
                     return False
-                await self._repush(name)
+                if workflow.patched(REASK_PATCH):
+                    await self._reask_or_repush(name, deadline)
+                else:
+                    await self._repush(name)
+
+    async def _reask_or_repush(self, name: str, deadline: datetime) -> None:
+        """Ask read-only queries that got no answer at all again under fresh UUIDs (the answer
+        may have been lost before it reached any bridge); never re-send a command that changes
+        the device, only mark it. A NotNow is an answer: the device holds the command and
+        answers later. The enqueue of re-asked queries pushes; otherwise a plain re-push."""
+        again: list[QueuedCommand] = []
+        for original, tracked in self._tracked.items():
+            if tracked.final is not None or tracked.last_status is not None:
+                continue  # answered, or NotNow: the device has it and will answer later
+            if not tracked.command.read_only:
+                tracked.answer_may_be_lost = True
+                continue
+            fresh = QueuedCommand(command_uuid=str(workflow.uuid4()), command=tracked.command)
+            tracked.resent_as.append(fresh.command_uuid)
+            self._aliases[fresh.command_uuid] = original
+            again.append(fresh)
+        self._show_details()
+        if not again:
+            await self._repush(name)
+            return
+        workflow.logger.info(
+            "asking unanswered queries again",
+            extra={"step": name, "commands": [q.command_uuid for q in again]},
+        )
+        remaining = deadline - workflow.now()
+        await self._enqueue(name, again, max(remaining, timedelta(seconds=1)), verb="re-ask")
 
     async def _repush(self, name: str) -> None:
         try:
@@ -381,6 +431,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 PUSH_ACTIVITY,
                 PushRequest(enrollment_ids=[self.enrollment_id]),
                 start_to_close_timeout=timedelta(seconds=30),
+                heartbeat_timeout=MDM_HEARTBEAT_TIMEOUT,
                 retry_policy=PUSH_RETRY,
                 summary=f"{name}: re-push",
             )
@@ -436,7 +487,11 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             lines.append("| command | request type | last status |")
             lines.append("|---|---|---|")
             for uuid, t in self._tracked.items():
-                status = (t.final.status if t.final else t.last_status) or "waiting"
+                status = str((t.final.status if t.final else t.last_status) or "waiting")
+                if t.final is None and t.resent_as:
+                    status += f" (asked again as `{t.resent_as[-1]}`)"
+                elif t.final is None and t.answer_may_be_lost:
+                    status += " (answer may have been lost; not re-sent, ends at the step timeout)"
                 lines.append(f"| `{uuid}` | {t.request_type} | {status} |")
         workflow.set_current_details("\n".join(lines))
 

@@ -145,6 +145,11 @@ class OutstandingCommand(BaseModel):
     command_uuid: str
     request_type: str
     last_status: CommandStatus | None = None
+    resent_as: list[str] = Field(default_factory=list)
+    """Fresh UUIDs a read-only query was asked again under after a re-push interval."""
+    answer_may_be_lost: bool = False
+    """A command that changes the device, unanswered after a re-push interval: its answer may
+    have been lost in transit; it is never re-sent by mdmflow and ends at the step timeout."""
 
 
 class WorkflowStatus(BaseModel):

@@ -8,7 +8,13 @@ from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from mdmflow.mdm.commands import DeviceInformation, MDMCommand, ProfileList, SecurityInfo
+    from mdmflow.mdm.commands import (
+        DeviceConfigured,
+        DeviceInformation,
+        MDMCommand,
+        ProfileList,
+        SecurityInfo,
+    )
     from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
     from mdmflow.workflows.errors import ContextError
     from mdmflow.workflows.models import StepResult, WorkflowStart
@@ -17,6 +23,7 @@ COMMANDS: dict[str, MDMCommand] = {
     "DeviceInformation": DeviceInformation(queries=["UDID", "SerialNumber"]),
     "SecurityInfo": SecurityInfo(),
     "ProfileList": ProfileList(managed_only=True),
+    "DeviceConfigured": DeviceConfigured(),
 }
 
 

@@ -1,0 +1,138 @@
+"""Deliver one accepted webhook: route a report to its workflow, turn check-ins into events.
+
+Delivery is at least once: the intake retries whatever did not finish, so every step here is
+safe to repeat. A report signalled twice changes nothing (the engine ignores a second final
+answer), event-handler workflows get IDs derived from the webhook's delivery ID (a second start
+is refused), and cancelling an enrollment's workflows again finds nothing left to cancel.
+
+A Temporal outage raises :class:`DeliveryDeferredError` (the intake tries again later); what
+can never succeed ends as a :class:`Delivered` with a recorded outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from mdmflow.bridge.events import EventDispatcher
+from mdmflow.bridge.outage import is_temporal_outage
+from mdmflow.bridge.webhook import Webhook
+from mdmflow.mdm.reports import ParsedReport
+from mdmflow.store.intake import IntakeOutcome
+from mdmflow.store.payloads import PayloadStore
+from mdmflow.store.routes import RouteStore
+from mdmflow.workflows.models import COMMAND_REPORT_SIGNAL, CommandReport
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryDeferredError(RuntimeError):
+    """Temporal could not take the delivery now; the intake keeps the webhook and retries."""
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """The delivery is over; ``outcome`` is set when that end is worth keeping as a record."""
+
+    outcome: IntakeOutcome | None = None
+    detail: str = ""
+
+
+DONE = Delivered()
+
+
+class WebhookDelivery:
+    def __init__(
+        self,
+        client: Client,
+        routes: RouteStore,
+        payloads: PayloadStore,
+        events: EventDispatcher,
+        inline_limit: int,
+    ) -> None:
+        self._client = client
+        self._events = events
+        self._routes = routes
+        self._payloads = payloads
+        self._inline_limit = inline_limit
+
+    async def deliver(
+        self, webhook: Webhook, delivery_id: str, received_at: dt.datetime
+    ) -> Delivered:
+        try:
+            if webhook.report is not None:
+                return await self._route_report(webhook, webhook.report, delivery_id)
+            if webhook.checkin is not None:
+                await self._events.checkin(
+                    webhook.enrollment_id,
+                    webhook.checkin,
+                    webhook.url_params,
+                    webhook.token_update_tally,
+                    delivery_id,
+                )
+            else:
+                await self._events.idle(
+                    webhook.enrollment_id, webhook.url_params, received_at, delivery_id
+                )
+        except RPCError as exc:
+            if is_temporal_outage(exc):
+                raise DeliveryDeferredError(f"Temporal is unavailable: {exc.message}") from exc
+            return Delivered(IntakeOutcome.REFUSED, f"Temporal refused: {exc.message}")
+        return DONE
+
+    async def _route_report(
+        self, webhook: Webhook, report: ParsedReport, delivery_id: str
+    ) -> Delivered:
+        target = webhook.enrollment_id
+        fields = webhook.log_fields
+        route = await self._routes.lookup(target, report.command_uuid)
+        if route is None:
+            log.info("ignoring report for an unknown command", extra=fields)
+            return Delivered(IntakeOutcome.UNROUTED)
+        signal = await self._signal_payload(route.request_type, target, report, webhook.url_params)
+        await self._events.command_response(signal, delivery_id)
+        try:
+            await self._client.get_workflow_handle(route.workflow_id).signal(
+                COMMAND_REPORT_SIGNAL, signal
+            )
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            log.info(
+                "ignoring report for a finished workflow",
+                extra={**fields, "workflow_id": route.workflow_id},
+            )
+            await self._routes.forget(target, report.command_uuid)
+            return Delivered(IntakeOutcome.WORKFLOW_GONE, route.workflow_id)
+        if report.status.is_final:
+            await self._routes.forget(target, report.command_uuid)
+        log.info(
+            "routed report",
+            extra={**fields, "workflow_id": route.workflow_id, "status": report.status.value},
+        )
+        return DONE
+
+    async def _signal_payload(
+        self, request_type: str, target: str, report: ParsedReport, params: dict[str, str]
+    ) -> CommandReport:
+        """Big payloads go to the app database so workflow histories stay small."""
+        payload = report.payload
+        ref = None
+        if len(json.dumps(payload)) > self._inline_limit:
+            ref = PayloadStore.ref_for(target, report.command_uuid)
+            await self._payloads.put(ref, payload)
+        return CommandReport(
+            command_uuid=report.command_uuid,
+            enrollment_id=target,
+            status=report.status,
+            request_type=request_type,
+            error_chain=report.error_chain,
+            payload=None if ref else payload,
+            payload_ref=ref,
+            url_params=params,
+        )

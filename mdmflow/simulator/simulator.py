@@ -29,6 +29,7 @@ from mdmflow.simulator.config import SimulatorConfig
 from mdmflow.simulator.devices import SimulatedDevice, SimulatedUser, generate_fleet
 from mdmflow.simulator.queue import CommandQueue, QueuedCommand
 from mdmflow.simulator.responses import Answer, RotateHook
+from mdmflow.simulator.sender import WEBHOOK_RETRY, post_webhook
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,9 @@ class Simulator:
         self.rotate_hook: RotateHook | None = None
         self.outage = False
         """While True the API answers 503, like an MDM server that is down."""
+        self.webhook_retry = WEBHOOK_RETRY
+        """How a webhook post that got no answer (bridge restarting, idle connection closed
+        under it) is retried; one that got any answer is never posted again."""
         self.reports_to_lose = 0
         """The next N command reports are lost in transit (the webhook post never reaches a
         bridge), as when NanoMDM posts while no bridge listens and never retries."""
@@ -331,19 +335,19 @@ class Simulator:
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if self.config.webhook_hmac_key:
             headers["X-Hmac-Signature"] = webhook.signature(self.config.webhook_hmac_key, body)
-        try:
-            reply = await self._http.post(self.config.webhook_url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-        else:
-            if reply.status_code < 400:
-                return True
-            problem = f"HTTP {reply.status_code}"
-        self.stats.webhook_failures += 1
-        log.warning(
-            "webhook post failed",
-            extra={"enrollment_id": channel.id, "status": what, "problem": problem},
+        context = {"enrollment_id": channel.id, "status": what}
+        outcome = await post_webhook(
+            self._http,
+            self.config.webhook_url,
+            body,
+            headers,
+            policy=self.webhook_retry,
+            context=context,
         )
+        if outcome.accepted:
+            return True
+        self.stats.webhook_failures += 1
+        log.warning("webhook post failed", extra={**context, "problem": outcome.problem})
         return False
 
     # -- enrollment ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from mdmflow.mdm.plist import dump_xml
 from mdmflow.mdm.reports import CommandStatus
 from mdmflow.mdm.responses import ProfileListResponse, SecurityInfoResponse
 from mdmflow.simulator import SimulatedDevice
+from mdmflow.simulator.sender import RetryPolicy
 from tests.simulator.conftest import Harness, simulated
 from tests.simulator.receiver import WebhookReceiver
 from tests.support.signing import signer, tampered
@@ -160,6 +161,8 @@ async def test_lost_report_keeps_the_command(receiver: WebhookReceiver) -> None:
         await receiver.wait_idles(1)
 
     async with simulated(receiver, webhook_url=dead) as nano:
+        # No answer at all is retried (see test_webhook_retry); give up fast here.
+        nano.sim.webhook_retry = RetryPolicy(max_attempts=2, first_delay_s=0.01)
         await nano.enqueue([nano.udids[0]], ProfileList())
         await nano.sim.wait_until_quiet()
         assert nano.sim.stats.webhook_failures == 1

@@ -1,0 +1,110 @@
+"""Post a webhook body as a careful sender: retry only what surely got no answer.
+
+A bridge that restarts refuses connections for a second or two, and a keep-alive connection
+the bridge closed while idle fails the next POST on it with a reset or "disconnected without a
+response". In both cases no HTTP answer arrived, so the report was not taken and posting it
+again (shortly, a bounded number of times within a bounded time) is what keeps it from being
+lost. A POST that got an answer, whatever its status, is never sent again: the receiver has
+decided, and repeating it would only duplicate a delivery the receiver may have acted on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+NO_ANSWER_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.ConnectError,  # refused: nothing listens (yet)
+    httpx.ConnectTimeout,
+    httpx.RemoteProtocolError,  # disconnected without a response (a closed keep-alive one)
+    httpx.ReadError,  # reset while waiting for the answer
+    httpx.WriteError,  # reset while sending
+)
+"""Failures that happen before an answer; a read timeout is not one of them (the receiver may
+still be working on the report, and a second copy would only add to its load)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Backoff doubling from ``first_delay_s`` up to ``max_delay_s``; at most ``max_attempts``
+    posts, and no retry that would start after ``budget_s`` from the first attempt."""
+
+    max_attempts: int = 20
+    first_delay_s: float = 0.1
+    max_delay_s: float = 2.0
+    budget_s: float = 30.0
+
+    def delay(self, failed_attempts: int) -> float:
+        return min(self.first_delay_s * 2.0 ** (failed_attempts - 1), self.max_delay_s)
+
+
+WEBHOOK_RETRY = RetryPolicy()
+"""Bridges a bridge restart (1 to 2 s) with room to spare, and gives up within about 30 s."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostOutcome:
+    status: int | None
+    """The HTTP status of the answer; None when no answer ever arrived."""
+    problem: str
+    """Why the post was not accepted ("" when it was)."""
+    attempts: int
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is not None and self.status < 400
+
+
+async def post_webhook(
+    http: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    policy: RetryPolicy = WEBHOOK_RETRY,
+    context: Mapping[str, object] | None = None,
+) -> PostOutcome:
+    """POST ``body`` until an answer arrives or the policy gives up; each retry is logged
+    (with ``context``, e.g. the enrollment ID)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + policy.budget_s
+    attempt = 0
+    while True:
+        attempt += 1
+        status: int | None = None
+        try:
+            async with http.stream("POST", url, content=body, headers=headers) as reply:
+                status = reply.status_code
+                await reply.aread()
+        except httpx.HTTPError as exc:
+            if status is not None:
+                # Answered, then the body broke off: the status stands, no second copy.
+                return _answered(status, attempt)
+            problem = f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, NO_ANSWER_ERRORS):
+                return PostOutcome(None, problem, attempt)
+            delay = policy.delay(attempt)
+            if attempt >= policy.max_attempts or loop.time() + delay > deadline:
+                return PostOutcome(None, f"{problem} (gave up after {attempt} attempts)", attempt)
+            log.warning(
+                "webhook post got no answer; retrying",
+                extra={
+                    **(context or {}),
+                    "problem": problem,
+                    "attempt": attempt,
+                    "retry_in_s": delay,
+                },
+            )
+            await asyncio.sleep(delay)
+            continue
+        return _answered(status, attempt)
+
+
+def _answered(status: int, attempts: int) -> PostOutcome:
+    return PostOutcome(status, "" if status < 400 else f"HTTP {status}", attempts)

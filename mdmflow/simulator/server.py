@@ -52,7 +52,9 @@ def create_app(sim: Simulator) -> ASGIApp:
                 return _unauthorized(sim.config)
             if sim.outage:
                 return PlainTextResponse("simulated outage\n", status_code=503)
-            return await handler(sim, request, body)
+            response = await handler(sim, request, body)
+            await sim.settle()
+            return response
 
         return endpoint
 

@@ -18,7 +18,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import httpx
 from opentelemetry import context as otel_context
@@ -82,6 +82,15 @@ class _Channel:
     trace: otel_context.Context | None = None
 
 
+class SessionHold(Protocol):
+    """Something that must hold while simulated devices talk, e.g. the time-skipping test
+    server's clock: it must not jump a day while a device's answer is in flight on loopback."""
+
+    async def acquire(self) -> None: ...
+
+    async def release(self) -> None: ...
+
+
 class Simulator:
     """A fake NanoMDM/MicroMDM server with its fleet; serve it with ``run_simulator``."""
 
@@ -96,6 +105,11 @@ class Simulator:
         self.webhook_retry = WEBHOOK_RETRY
         """How a webhook post that got no answer (bridge restarting, idle connection closed
         under it) is retried; one that got any answer is never posted again."""
+        self.hold: SessionHold | None = None
+        """Held from the push that wakes the first device until the last session ends."""
+        self._hold_wanted = False
+        self._held = False
+        self._hold_tasks: set[asyncio.Task[None]] = set()
         self.reports_to_lose = 0
         """The next N command reports are lost in transit (the webhook post never reaches a
         bridge), as when NanoMDM posts while no bridge listens and never retries."""
@@ -143,6 +157,7 @@ class Simulator:
         for task in list(self._workers):
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
+        await asyncio.gather(*self._hold_tasks, return_exceptions=True)
         await self._http.aclose()
 
     def enqueue_url(self, base_url: str) -> str:
@@ -235,6 +250,7 @@ class Simulator:
         channel.busy = True
         self._busy += 1
         self._quiet.clear()
+        self._hold_wanted = True
         self._waiting.append(channel)
         if self._worker_count < self.config.max_sessions:
             self._worker_count += 1
@@ -271,6 +287,19 @@ class Simulator:
         self._busy -= 1
         if self._busy == 0:
             self._quiet.set()
+            self._hold_wanted = False
+            if self._held and self.hold is not None:
+                self._held = False
+                task = asyncio.create_task(self.hold.release())
+                self._hold_tasks.add(task)
+                task.add_done_callback(self._hold_tasks.discard)
+
+    async def settle(self) -> None:
+        """Take the hold if a request just woke devices; awaited before the API answers, so
+        whoever pushed (a workflow's activity) is still busy when the hold starts."""
+        if self._hold_wanted and not self._held and self.hold is not None:
+            self._held = True
+            await self.hold.acquire()
 
     async def _session(self, channel: _Channel) -> None:
         """One device connection: every queued command (NotNow ones once), then Idle."""

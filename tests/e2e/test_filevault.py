@@ -35,7 +35,7 @@ from mdmflow.workflows.models import STATUS_QUERY, WorkflowStart, WorkflowStatus
 from tests.support.codec import TEST_KEYRING
 from tests.support.history import elapsed, events
 from tests.support.runs import runs
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import ClockHold, Stack, running_stack
 
 CONTINUED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 INSTANCE_ID = "filevault-test"
@@ -45,7 +45,10 @@ R = TypeVar("R")
 @pytest.fixture
 async def stack(time_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
     async with running_stack(
-        time_env.client, f"sqlite+aiosqlite:///{tmp_path}/app.db", devices=3
+        time_env.client,
+        f"sqlite+aiosqlite:///{tmp_path}/app.db",
+        devices=3,
+        hold=ClockHold(time_env),
     ) as running:
         yield running
 

@@ -30,7 +30,7 @@ from mdmflow.workflows.inventory import INVENTORY_EVENTS
 from mdmflow.workflows.lock import LockResult
 from mdmflow.workflows.models import WorkflowStart
 from tests.support.runs import runs
-from tests.support.stack import API_KEY, Stack, running_stack
+from tests.support.stack import API_KEY, ClockHold, Stack, running_stack
 
 LOCK = "io.micromdm.wf.lock.v1"
 UI_TOKEN = "ui-token-for-tests"
@@ -59,6 +59,7 @@ async def stack(time_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
         f"sqlite+aiosqlite:///{tmp_path}/app.db",
         devices=2,
         settings={"codec_ui_token": UI_TOKEN, "codec_cors_origins": UI_ORIGIN},
+        hold=ClockHold(time_env),
     ) as running:
         yield running
 

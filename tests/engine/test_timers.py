@@ -19,7 +19,7 @@ from mdmflow.mdm.reports import CommandStatus
 from mdmflow.workflows.models import WorkflowStart
 from tests.engine.probe import PROBES, ProbeOutcome
 from tests.support.history import elapsed, events
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import ClockHold, Stack, running_stack
 
 MINUTE = timedelta(minutes=1)
 
@@ -33,6 +33,7 @@ async def stack(time_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
         devices=1,
         extra_workflows=PROBES,
         simulator={"not_now_rate": 1.0},
+        hold=ClockHold(time_env),
     ) as running:
         yield running
 

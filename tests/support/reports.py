@@ -42,6 +42,22 @@ async def post_checkin(
     channel_id: str | None = None,
 ) -> httpx.Response:
     """POST one NanoMDM-shaped check-in webhook (topic from the message's MessageType)."""
+    event = checkin_event(
+        enrollment_id, message, tally=tally, url_params=url_params, channel_id=channel_id
+    )
+    async with httpx.AsyncClient(timeout=60) as http:
+        return await http.post(f"{bridge_url}/webhook", json=event)
+
+
+def checkin_event(
+    enrollment_id: str,
+    message: dict[str, Any],
+    *,
+    tally: int | None = None,
+    url_params: dict[str, str] | None = None,
+    channel_id: str | None = None,
+) -> dict[str, Any]:
+    """A NanoMDM-shaped check-in webhook body (topic from the message's MessageType)."""
     body = {"UDID": enrollment_id, **message}
     checkin: dict[str, Any] = {
         "udid": enrollment_id,
@@ -52,9 +68,7 @@ async def post_checkin(
         checkin["url_params"] = url_params
     if tally is not None:
         checkin["token_update_tally"] = tally
-    event = {"topic": f"mdm.{message['MessageType']}", "checkin_event": checkin}
-    async with httpx.AsyncClient(timeout=60) as http:
-        return await http.post(f"{bridge_url}/webhook", json=event)
+    return {"topic": f"mdm.{message['MessageType']}", "checkin_event": checkin}
 
 
 async def post_idle(

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from mdmflow.bridge.server import running_bridge
 from mdmflow.config import Settings
 from mdmflow.simulator import Simulator, SimulatorConfig, run_simulator
+from mdmflow.simulator.simulator import SessionHold
 from mdmflow.store.database import Database
 from mdmflow.worker import build_worker, worker_activities
 from mdmflow.workflows.event_handlers import MDMEventHandler
@@ -53,6 +56,25 @@ class Stack:
         return httpx.AsyncClient(base_url=self.bridge_url, auth=("nanocmd", API_KEY), timeout=30)
 
 
+class ClockHold:
+    """Keeps the time-skipping test server from skipping time while simulated devices talk.
+
+    Between a push and the device's answer nothing runs in Temporal, so the test server would
+    jump straight to the next timer (a re-push a day later) while the answer is still in flight
+    on loopback; the engine would then ask the query again. The server counts locks, and time
+    skips only while none is held (``handle.result()`` releases the SDK's own).
+    """
+
+    def __init__(self, env: WorkflowEnvironment) -> None:
+        self._service = env.client.test_service
+
+    async def acquire(self) -> None:
+        await self._service.lock_time_skipping(LockTimeSkippingRequest())
+
+    async def release(self) -> None:
+        await self._service.unlock_time_skipping(UnlockTimeSkippingRequest())
+
+
 @contextlib.asynccontextmanager
 async def running_stack(
     client: Client,
@@ -64,6 +86,7 @@ async def running_stack(
     extra_event_handlers: Sequence[type[MDMEventHandler]] = (),
     settings: dict[str, Any] | None = None,
     simulator: dict[str, Any] | None = None,
+    hold: SessionHold | None = None,
 ) -> AsyncIterator[Stack]:
     """Start bridge, simulator and worker on a fresh task queue; stop them on exit.
 
@@ -99,6 +122,7 @@ async def running_stack(
                 0,
             )
         )
+        sim.hold = hold
         full = base.model_copy(
             update={"enqueue_url": sim.enqueue_url(sim_url), "push_url": sim.push_url(sim_url)}
         )

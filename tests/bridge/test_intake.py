@@ -1,0 +1,120 @@
+"""The durable intake through the real bridge: recorded outcomes, the relay picking up what a
+dead bridge left, check-ins kept in order, and 503 only when the app database is down."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from mdmflow.store.intake import IntakeKind, IntakeStore
+from tests.bridge.helpers import DEVINFOLOG, acknowledged_body, enqueued_uuids, workflow_id
+from tests.events.test_checkin_events import exists, subscribe
+from tests.support.postgres import EphemeralPostgres, unique_database_name
+from tests.support.reports import authenticate, checkin_event, post_checkin, token_update
+from tests.support.stack import Stack, running_stack
+
+HELD = dt.timedelta(minutes=10)
+"""A lease long enough that only a test's own release lets the relay have the row."""
+PATIENCE_S = 30.0
+
+
+@pytest.fixture
+async def stack(client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
+    """Devices answer NotNow, so started workflows keep waiting in their first step."""
+    async with running_stack(
+        client, f"sqlite+aiosqlite:///{tmp_path}/app.db", simulator={"not_now_rate": 1.0}
+    ) as running:
+        yield running
+
+
+async def backlog(stack: Stack) -> dict[str, Any]:
+    async with stack.api() as api:
+        reply = await api.get("/v1/intake")
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll a real condition of the stack until it holds (bounded): the relay's progress is
+    visible only through the intake's state, which nothing signals."""
+    async with asyncio.timeout(PATIENCE_S):
+        while not await check():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def test_a_report_for_an_unknown_command_is_answered_and_recorded(stack: Stack) -> None:
+    eid = stack.sim.enrollment_ids()[0]
+    async with httpx.AsyncClient(base_url=stack.bridge_url) as http:
+        reply = await http.post("/webhook", content=acknowledged_body(eid, "no-such-command"))
+    assert reply.status_code == 200
+    assert await backlog(stack) == {
+        "pending": 0,
+        "oldest_pending_age_s": None,
+        "recorded": {"unrouted": 1},
+    }
+
+
+async def test_the_relay_delivers_what_a_dead_bridge_accepted(client: Client, stack: Stack) -> None:
+    eid = stack.sim.enrollment_ids()[0]
+    async with stack.api() as api:
+        reply = await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": eid})
+    assert reply.status_code == 200, reply.text
+    await stack.sim.wait_for(lambda: stack.sim.stats.reports["NotNow"] >= 1)
+    [command_uuid] = enqueued_uuids(stack.sim, eid)
+    # committed by a bridge that died before delivering: its lease has run out
+    await IntakeStore(stack.db).accept(
+        IntakeKind.REPORT, eid, command_uuid, acknowledged_body(eid, command_uuid), dt.timedelta(0)
+    )
+    handle = client.get_workflow_handle(workflow_id(eid))
+    async with asyncio.timeout(PATIENCE_S):
+        await handle.result()
+    assert (await backlog(stack))["pending"] == 0
+
+
+async def test_a_check_in_waits_for_the_earlier_one_of_its_enrollment(
+    client: Client, stack: Stack
+) -> None:
+    await subscribe(stack, "on-enroll", "Enrollment")
+    eid = stack.sim.enrollment_ids()[0]
+    store = IntakeStore(stack.db)
+    body = json.dumps(checkin_event(eid, authenticate())).encode()
+    held = await store.accept(IntakeKind.CHECKIN, eid, "", body, HELD)
+    reply = await post_checkin(stack.bridge_url, eid, token_update(), tally=1)
+    assert reply.status_code == 200
+    assert (await backlog(stack))["pending"] == 2, "the TokenUpdate waits behind Authenticate"
+    assert not await exists(client, workflow_id(eid))
+    await store.retry_later(held, dt.timedelta(0), "released by the test")
+
+    async def drained() -> bool:
+        return bool((await backlog(stack))["pending"] == 0)
+
+    await until(drained)
+    # Authenticate's cancel ran first, so the Enrollment start that followed still runs.
+    description = await client.get_workflow_handle(workflow_id(eid)).describe()
+    assert description.status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_the_bridge_answers_503_only_when_the_app_database_is_down(
+    client: Client, postgres_server: EphemeralPostgres, tmp_path: Path
+) -> None:
+    name = unique_database_name()
+    url = await asyncio.to_thread(postgres_server.create_database, name)
+    async with running_stack(client, url) as stack:
+        eid = stack.sim.enrollment_ids()[0]
+        async with httpx.AsyncClient(base_url=stack.bridge_url, timeout=30) as http:
+            assert (await http.post("/webhook", content=acknowledged_body(eid, "x"))).is_success
+            await asyncio.to_thread(postgres_server.drop_database, name)
+            reply = await http.post("/webhook", content=acknowledged_body(eid, "y"))
+            bad = await http.post("/webhook", content=b"{}")
+    assert reply.status_code == 503
+    assert reply.json()["error"].startswith("app database unavailable")
+    assert bad.status_code == 400, "bad input is refused before the database is needed"

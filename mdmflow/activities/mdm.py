@@ -2,6 +2,9 @@
 
 An enqueue activity is retried with the same command UUIDs (minted in the workflow), so a
 retry re-sends the same commands and the MDM server's duplicate answer counts as success.
+Enqueue and push heartbeat all the while they run (``heartbeating``), so the engine can give
+them a short heartbeat timeout: a killed worker's step resumes in seconds, and a slow MDM
+server does not make a live activity look dead.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from mdmflow.activities.heartbeat import heartbeating
 from mdmflow.activities.mdm_client import MDMClient, MDMRejectedError, MDMServerError
 from mdmflow.activities.models import (
     ENGINE_SETTINGS_ACTIVITY,
@@ -75,6 +79,10 @@ class MDMActivities:
 
     @activity.defn(name=ENQUEUE_ACTIVITY)
     async def enqueue_step(self, req: EnqueueStep) -> None:
+        async with heartbeating():
+            await self._enqueue_step(req)
+
+    async def _enqueue_step(self, req: EnqueueStep) -> None:
         await self._routes.record(
             [
                 Route(
@@ -94,6 +102,7 @@ class MDMActivities:
                 await self._client.enqueue(
                     req.enrollment_ids, qc.command_uuid, qc.command.to_plist(qc.command_uuid)
                 )
+                activity.heartbeat()  # progress, besides the ticker's beat
                 log.info(
                     "enqueued command",
                     extra={
@@ -115,7 +124,8 @@ class MDMActivities:
     @activity.defn(name=PUSH_ACTIVITY)
     async def push(self, req: PushRequest) -> None:
         try:
-            await self._client.push(req.enrollment_ids)
+            async with heartbeating():
+                await self._client.push(req.enrollment_ids)
         except MDMRejectedError as exc:
             raise ApplicationError(str(exc), type=MDM_REJECTED, non_retryable=True) from None
         except MDMServerError as exc:

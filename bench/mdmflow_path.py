@@ -30,8 +30,9 @@ class RunTimes:
 class MDMFlowPath:
     """Drives devinfolog on a running stack's simulated devices."""
 
-    def __init__(self, stack: MDMStack) -> None:
+    def __init__(self, stack: MDMStack, name: str = "mdmflow") -> None:
         self._stack = stack
+        self._name = name
 
     async def device_rounds(self, devices: int, rounds: int) -> RoundsResult:
         """Every device runs devinfolog ``rounds`` times back to back (the ID is reusable once
@@ -47,7 +48,7 @@ class MDMFlowPath:
         await self._stack.sim.wait_until_quiet()  # trailing Idle reports stay in this scenario
         runs = [run for runs in per_device for run in runs]
         return RoundsResult(
-            name="mdmflow",
+            name=self._name,
             rounds=len(runs),
             seconds=seconds,
             latencies=[run.done - run.called for run in runs if not run.failed],

@@ -57,6 +57,21 @@ class RoundsResult:
     def rounds_per_s(self) -> float:
         return self.rounds / self.seconds if self.seconds > 0 else 0.0
 
+    def merged(self, other: RoundsResult) -> RoundsResult:
+        """Two runs of the same scenario as one (interleaved runs share the machine's noise)."""
+        return RoundsResult(
+            name=self.name,
+            rounds=self.rounds + other.rounds,
+            seconds=self.seconds + other.seconds,
+            latencies=self.latencies + other.latencies,
+            failures=self.failures + other.failures,
+            peak_rss_mb=max(self.peak_rss_mb, other.peak_rss_mb),
+            core=CoreLoad(
+                slow_tasks=self.core.slow_tasks + other.core.slow_tasks,
+                lost_tasks=self.core.lost_tasks + other.core.lost_tasks,
+            ),
+        )
+
     @property
     def p50_ms(self) -> float:
         return percentile(self.latencies, 50) * 1000

@@ -33,8 +33,10 @@ def ratios(results: BenchResults) -> dict[str, float]:
     base, mdm = _rounds(results, "baseline"), _rounds(results, "mdmflow")
     restart = _rounds(results, "baseline-restart")
     fleet_base, fleet_mdm = _fleet(results, "fleet-baseline"), _fleet(results, "fleet-mdmflow")
+    no_intake = _rounds(results, "mdmflow-no-intake")
     return {
         "mdmflow_vs_baseline": _ratio(mdm.rounds_per_s, base.rounds_per_s),
+        "intake_vs_no_intake": _ratio(mdm.rounds_per_s, no_intake.rounds_per_s),
         "mdmflow_vs_baseline_restart": _ratio(mdm.rounds_per_s, restart.rounds_per_s),
         "fleet_starts_vs_bare": _ratio(fleet_mdm.starts_per_s, fleet_base.starts_per_s),
         "fleet_completion_time_vs_bare": _ratio(
@@ -118,12 +120,16 @@ def as_text(results: BenchResults) -> str:
         f"RATIO mdmflow / baseline rounds/s:          {rt['mdmflow_vs_baseline']:.2f}",
         f"      mdmflow / baseline-restart rounds/s:  {rt['mdmflow_vs_baseline_restart']:.2f}"
         "  (same start-step-complete shape)",
+        f"      mdmflow / mdmflow-no-intake rounds/s: {rt['intake_vs_no_intake']:.2f}"
+        "  (what the durable intake costs)",
         f"      fleet starts/s mdmflow / bare:        {rt['fleet_starts_vs_bare']:.2f}",
         f"      fleet time to all done mdmflow / bare: {rt['fleet_completion_time_vs_bare']:.2f}"
         "  (>1 = slower)",
         "",
         "baseline: one workflow per device, a round = step activity to next step activity;",
         "restart and mdmflow: one run per round, a round = start call to result.",
+        "mdmflow-no-intake: the same bridge with an intake that commits nothing (bench only);",
+        "mdmflow and it run interleaved, twice each, and are summed.",
         "peak RSS is the process peak so far (getrusage), so it includes earlier scenarios.",
         "slow/lost WFT: workflow tasks over 5 s / timed out and redone (worker overloaded).",
     ]

@@ -7,6 +7,7 @@ run, so both sides always share the machine with the same idle pollers.
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -17,10 +18,12 @@ from bench.baseline import Baseline, running_baseline
 from bench.corelog import LOST_TASK, SLOW_TASK, CoreWarnings, install_core_warnings
 from bench.mdmflow_path import MDMFlowPath
 from bench.measure import CoreLoad, FleetResult, RoundsResult
+from bench.no_intake import UnrecordedIntakeStore
 from bench.server import dev_server
 from bench.stack import bench_settings, running_mdmflow
 
 WARMUP_WORKFLOWS = 4
+INTAKE_PAIRS = 2
 R = TypeVar("R", RoundsResult, FleetResult)
 
 
@@ -56,11 +59,26 @@ async def run_bench(config: BenchConfig) -> BenchResults:
                     devices=max(config.devices, config.fleet),
                 )
             )
+            unrecorded = await stack.enter_async_context(
+                running_mdmflow(
+                    bench_settings(bare, data_dir, database_url),
+                    devices=config.devices,
+                    intake_store=UnrecordedIntakeStore,
+                )
+            )
             path = MDMFlowPath(mdm)
+            no_intake = MDMFlowPath(unrecorded, "mdmflow-no-intake")
             await _warm_up(baseline, path)
+            await no_intake.device_rounds(WARMUP_WORKFLOWS, 2)
             n, r = config.devices, config.rounds
             results.rounds.append(await _counted(warnings, baseline.step_rounds(n, r)))
-            results.rounds.append(await _counted(warnings, path.device_rounds(n, r)))
+            # Interleaved, so both halves of the intake comparison share the machine's moods.
+            with_intake, without = [], []
+            for _ in range(INTAKE_PAIRS):
+                with_intake.append(await _counted(warnings, path.device_rounds(n, r)))
+                without.append(await _counted(warnings, no_intake.device_rounds(n, r)))
+            results.rounds.append(functools.reduce(RoundsResult.merged, with_intake))
+            results.rounds.append(functools.reduce(RoundsResult.merged, without))
             results.rounds.append(await _counted(warnings, baseline.restarted(n, r)))
             results.fleets.append(await _counted(warnings, baseline.fleet(config.fleet)))
             results.fleets.append(await _counted(warnings, path.fleet(config.fleet)))

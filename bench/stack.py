@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from mdmflow.config import Settings
 from mdmflow.crypto.keyring import new_key_entry
 from mdmflow.simulator import Simulator, SimulatorConfig, run_simulator
 from mdmflow.store.database import Database
+from mdmflow.store.intake import IntakeStore
 from mdmflow.temporal_client import connect
 from mdmflow.worker import build_worker, worker_activities
 
@@ -52,11 +53,15 @@ def bench_settings(temporal: Client, data_dir: Path, database_url: str) -> Setti
 
 
 @contextlib.asynccontextmanager
-async def running_mdmflow(base: Settings, devices: int) -> AsyncIterator[MDMStack]:
+async def running_mdmflow(
+    base: Settings, devices: int, intake_store: Callable[[Database], IntakeStore] = IntakeStore
+) -> AsyncIterator[MDMStack]:
     """Bridge, simulator with ``devices`` devices and worker, on a client built by ``connect``."""
     client = await connect(base)
     async with contextlib.AsyncExitStack() as stack:
-        bridge_url = await stack.enter_async_context(running_bridge(base, client))
+        bridge_url = await stack.enter_async_context(
+            running_bridge(base, client, intake_store=intake_store)
+        )
         sim, sim_url = await stack.enter_async_context(
             run_simulator(
                 SimulatorConfig(

@@ -48,6 +48,7 @@ def create_app(
     db: Database,
     event_handlers: Sequence[type[MDMEventHandler]] = EVENT_HANDLERS,
     intake_timing: IntakeTiming | None = None,
+    intake_store: IntakeStore | None = None,
 ) -> FastAPI:
     """The bridge app; FastAPI's native OpenTelemetry makes each request a server span that
     joins the caller's trace (``traceparent``), using the process's tracer provider."""
@@ -69,7 +70,7 @@ def create_app(
         subscriptions=subscriptions,
         inventory=InventoryStore(db),
         intake=Intake(
-            IntakeStore(db),
+            intake_store or IntakeStore(db),
             WebhookDelivery(
                 client, RouteStore(db), PayloadStore(db), events, settings.inline_result_bytes
             ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from temporalio.client import Client
 
@@ -14,6 +14,7 @@ from mdmflow.bridge.state import BridgeState
 from mdmflow.config import Settings
 from mdmflow.httpserver import serve_app
 from mdmflow.store.database import Database
+from mdmflow.store.intake import IntakeStore
 from mdmflow.workflows.event_handlers import MDMEventHandler
 from mdmflow.workflows.registry import EVENT_HANDLERS
 
@@ -24,12 +25,14 @@ async def running_bridge(
     client: Client,
     event_handlers: Sequence[type[MDMEventHandler]] = EVENT_HANDLERS,
     intake_timing: IntakeTiming | None = None,
+    intake_store: Callable[[Database], IntakeStore] = IntakeStore,
 ) -> AsyncIterator[str]:
     """Serve the bridge, and run its intake relay, for the duration of the block; yields its
-    base URL."""
+    base URL. ``intake_store`` is for the bench, which measures the intake against a store
+    that keeps nothing."""
     db = await Database.open(settings.resolved_database_url)
     try:
-        app = create_app(settings, client, db, event_handlers, intake_timing)
+        app = create_app(settings, client, db, event_handlers, intake_timing, intake_store(db))
         state: BridgeState = app.state.bridge
         relay = asyncio.create_task(state.intake.run_relay(), name="intake relay")
         try:

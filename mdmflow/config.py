@@ -6,13 +6,15 @@ NanoCMD's flags, renamed to ``MDMFLOW_*`` environment variables, plus Temporal's
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Self
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mdmflow.crypto.keyring import Keyring, KeyringError, parse_keyring
+from mdmflow.nanocmd_env import NanoCMDSettingError, nanocmd_fallback
 
 DEFAULT_STEP_TIMEOUT_S = 259_200
 DEFAULT_REPUSH_INTERVAL_S = 86_400
@@ -59,6 +61,12 @@ class Settings(BaseSettings):
     temporal_namespace: str = Field(
         default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE")
     )
+    _nanocmd_notes: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def nanocmd_notes(self) -> tuple[str, ...]:
+        """Which ``NANOCMD_*`` variables filled settings and which were ignored, for the log."""
+        return self._nanocmd_notes
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -131,9 +139,17 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the environment once; a bad value becomes a one-line :class:`ConfigError`."""
+    """Read the environment once; a bad value becomes a one-line :class:`ConfigError`.
+
+    NanoCMD's ``NANOCMD_*`` variables fill the settings whose ``MDMFLOW_*`` variable is unset
+    (see :mod:`mdmflow.nanocmd_env`), so a NanoCMD deployment's environment works as it is.
+    """
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        fallback = nanocmd_fallback(os.environ, overrides)
+    except NanoCMDSettingError as exc:
+        raise ConfigError(f"invalid setting: {exc}") from None
+    try:
+        settings = Settings(**{**fallback.values, **overrides})  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         if not first["loc"]:  # a cross-field check; its message names the settings involved
@@ -141,4 +157,8 @@ def load_settings(**overrides: object) -> Settings:
                 f"invalid settings: {first['msg'].removeprefix('Value error, ')}"
             ) from None
         name = "MDMFLOW_" + ".".join(str(p) for p in first["loc"]).upper()
+        if (source := fallback.sources.get(str(first["loc"][0]))) is not None:
+            name = f"{source} (read as {name})"
         raise ConfigError(f"invalid setting {name}: {first['msg']}") from None
+    settings._nanocmd_notes = fallback.notes()
+    return settings

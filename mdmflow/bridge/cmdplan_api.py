@@ -25,18 +25,24 @@ def check_cmdplan(body: bytes) -> CmdPlan:
         raise InvalidCmdPlanError(first_error(exc)) from None
 
 
+def check_cmdplan_name(name: str) -> str | None:
+    """Why ``name`` cannot name a plan (the cmdplan workflow expands ``${param}`` in it)."""
+    if "$" in name:
+        return (
+            "cmdplan name must not contain '$' (the cmdplan workflow expands ${param} in "
+            "its context, so such a plan could never be started)"
+        )
+    return None
+
+
 def cmdplan_router() -> APIRouter:
     router = APIRouter()
 
     @router.put("/cmdplan/{name}")
     async def put_cmdplan(name: str, request: Request) -> Response:
         state: BridgeState = request.app.state.bridge
-        if "$" in name:
-            return error(
-                400,
-                "cmdplan name must not contain '$' (the cmdplan workflow expands ${param} in "
-                "its context, so such a plan could never be started)",
-            )
+        if (problem := check_cmdplan_name(name)) is not None:
+            return error(400, problem)
         try:
             plan = check_cmdplan(await request.body())
         except InvalidCmdPlanError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from temporalio.client import Client
@@ -17,6 +18,8 @@ from mdmflow.store.database import Database
 from mdmflow.store.intake import IntakeStore
 from mdmflow.workflows.event_handlers import MDMEventHandler
 from mdmflow.workflows.registry import EVENT_HANDLERS
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
@@ -47,5 +50,6 @@ async def running_bridge(
 
 
 async def run_bridge(settings: Settings, client: Client) -> None:
-    async with running_bridge(settings, client):
+    async with running_bridge(settings, client) as url:
+        log.info("bridge listening", extra={"url": url})
         await asyncio.Event().wait()

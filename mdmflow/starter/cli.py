@@ -1,4 +1,4 @@
-"""The ``mdmflow`` command: dev stack, worker, bridge, simulator and workflow starts."""
+"""The ``mdmflow`` command: dev stack, worker, bridge, simulator, workflow starts, imports."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from mdmflow.config import ConfigError, Settings, load_settings
@@ -49,7 +50,41 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("name", help="workflow name, e.g. io.micromdm.wf.devinfolog.v1")
     start.add_argument("--id", dest="ids", action="append", required=True, help="enrollment ID")
     start.add_argument("--context", default="", help="the workflow's start context")
+    _import_parser(sub)
     return parser
+
+
+def _import_parser(sub: Any) -> None:
+    imp = sub.add_parser(
+        "import",
+        help="bring another engine's stored data into mdmflow",
+        description="Import profiles, command plans, event subscriptions, inventory (secrets "
+        "sealed), the FileVault escrow key pair and last-started times from NanoCMD. See "
+        "docs/migrating-from-nanocmd.md.",
+    )
+    imp.add_argument("source", choices=["nanocmd"], help="the engine to import from")
+    imp.add_argument(
+        "--storage",
+        choices=["file", "diskv", "mysql", "inmem"],
+        default=None,
+        help="NanoCMD's -storage (default: NANOCMD_STORAGE, else file)",
+    )
+    imp.add_argument(
+        "--storage-dsn",
+        default=None,
+        help="NanoCMD's -storage-dsn: its file storage folder (default db) or MySQL DSN "
+        "(default: NANOCMD_STORAGE_DSN)",
+    )
+    imp.add_argument(
+        "--inventory-json", type=Path, default=None, help="a saved answer of NanoCMD's /inventory"
+    )
+    imp.add_argument(
+        "--cmdplan-dir", type=Path, default=None, help="saved /v1/cmdplan answers, <name>.json"
+    )
+    imp.add_argument("--dry-run", action="store_true", help="print what would be imported")
+    imp.add_argument(
+        "--overwrite", action="store_true", help="replace what mdmflow already holds differently"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -61,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         _die(str(exc))
     setup_logging(settings.log_level)
+    for note in settings.nanocmd_notes:
+        log.info(note)
     setup_tracing(f"mdmflow-{args.command}")
     rc = _run(_command(args, settings))
     sys.stdout.flush()
@@ -82,6 +119,18 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
         from mdmflow.starter.simulate import run_simulate
 
         return run_simulate(args, settings)
+    if args.command == "import":
+        from mdmflow.nanocmd_import.command import ImportOptions, run_import
+
+        options = ImportOptions(
+            storage=args.storage,
+            storage_dsn=args.storage_dsn,
+            inventory_json=args.inventory_json,
+            cmdplan_dir=args.cmdplan_dir,
+            dry_run=args.dry_run,
+            overwrite=args.overwrite,
+        )
+        return run_import(settings, options)
     from mdmflow.starter.start_command import run_start
 
     return run_start(settings, args.name, args.ids, args.context)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from mdmflow.crypto.sealed import SecretBox
 from mdmflow.filevault.identity import EscrowIdentity, generate_identity
@@ -19,6 +19,10 @@ from mdmflow.store.schema import filevault_escrow
 
 IDENTITY_NAME = "default"
 _CONTEXT = f"filevault_escrow/{IDENTITY_NAME}"
+
+
+def _context(name: str) -> str:
+    return f"filevault_escrow/{name}"
 
 
 class EscrowIdentityStore:
@@ -43,6 +47,35 @@ class EscrowIdentityStore:
         stored = await self._load()
         assert stored is not None, "escrow identity vanished right after its insert"
         return stored
+
+    async def current(self) -> EscrowIdentity | None:
+        """The deployment's identity, or None before anything needed (or imported) one."""
+        return await self._load()
+
+    async def install(self, identity: EscrowIdentity, *, keep_previous_as: str) -> bool:
+        """Make ``identity`` the deployment's (importing NanoCMD's, whose certificate devices
+        already encrypt to). A different identity in place is kept under ``keep_previous_as``,
+        sealed for that name, so envelopes made for it can still be opened by hand; True if
+        there was one."""
+        previous = await self._load()
+        async with self._db.engine.begin() as conn:
+            if previous is not None:
+                await conn.execute(
+                    insert(filevault_escrow).values(self._row(keep_previous_as, previous))
+                )
+                await conn.execute(
+                    delete(filevault_escrow).where(filevault_escrow.c.name == IDENTITY_NAME)
+                )
+            await conn.execute(insert(filevault_escrow).values(self._row(IDENTITY_NAME, identity)))
+        return previous is not None
+
+    def _row(self, name: str, identity: EscrowIdentity) -> dict[str, object]:
+        return {
+            "name": name,
+            "certificate_der": identity.certificate_der,
+            "private_key_sealed": self._box.seal(identity.private_key_pem(), _context(name)),
+            "created_at": dt.datetime.now(dt.UTC),
+        }
 
     async def _load(self) -> EscrowIdentity | None:
         stmt = select(

@@ -46,6 +46,19 @@ class WorkflowStartStore:
             return None
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
+    async def all_last_started(self) -> dict[tuple[str, str], dt.datetime]:
+        """Every record, keyed by (enrollment ID, workflow name): an import compares in bulk."""
+        stmt = select(
+            workflow_starts.c.enrollment_id,
+            workflow_starts.c.workflow_name,
+            workflow_starts.c.started_at,
+        )
+        async with self._db.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {
+            (eid, name): at if at.tzinfo else at.replace(tzinfo=dt.UTC) for eid, name, at in rows
+        }
+
     async def workflow_ids(self, enrollment_id: str) -> list[str]:
         stmt = select(workflow_starts.c.workflow_id).where(
             workflow_starts.c.enrollment_id == enrollment_id

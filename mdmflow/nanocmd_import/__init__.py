@@ -1,0 +1,1 @@
+"""Bring a NanoCMD deployment's stored data into mdmflow (``mdmflow import nanocmd``)."""

@@ -28,6 +28,7 @@ class Balancer:
         self._next = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._open: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
@@ -39,9 +40,10 @@ class Balancer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for writer in list(self._open):
+            _abort(writer)  # the pipes then end by themselves
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
@@ -57,6 +59,13 @@ class Balancer:
                 self._tasks.discard(task)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._open.add(writer)
+        try:
+            await self._relay(reader, writer)
+        finally:
+            self._open.discard(writer)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         for _ in range(len(self.backends)):
             index = self._next % len(self.backends)
@@ -72,6 +81,7 @@ class Balancer:
             _abort(writer)
             return
         up_reader, up_writer = upstream
+        self._open.add(up_writer)
         pipes = [
             asyncio.create_task(_pipe(reader, up_writer)),
             asyncio.create_task(_pipe(up_reader, writer)),
@@ -82,6 +92,7 @@ class Balancer:
             for pipe in pipes:
                 pipe.cancel()
             await asyncio.gather(*pipes, return_exceptions=True)
+            self._open.discard(up_writer)
             _abort(up_writer)
             _abort(writer)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -45,6 +46,8 @@ DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 READY_TIMEOUT_S = 60.0
 API_USER = "nanocmd"
 _FOREIGN_ENV = ("MDMFLOW_", "TEMPORAL_", "OTEL_")
+KEEP_LOGS = False
+"""Keep every run's directory (``python -m faults --keep-logs``), not only failed ones."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,24 @@ class Cluster:
         body = reply.json()
         return body if isinstance(body, dict) else None
 
+    async def intake_drained(self, timeout: float, bridge: int = 0) -> bool:
+        """Whether the intake's backlog reaches 0 pending within ``timeout`` (False when the
+        bridge has no intake to ask)."""
+        if await self.intake(bridge) is None:
+            return False
+
+        async def empty() -> bool:
+            backlog = await self.intake(bridge)
+            return backlog is not None and backlog.get("pending") == 0
+
+        try:
+            await poll_until(
+                "waiting for the intake backlog to drain", empty, timeout, interval=0.2
+            )
+        except HarnessError:
+            return False
+        return True
+
     # -- workflows --------------------------------------------------------------------------
 
     async def start_devinfolog(self, ids: Sequence[str], bridge: int = 0) -> list[str]:
@@ -333,7 +354,7 @@ async def running_cluster(spec: ClusterSpec) -> AsyncIterator[Cluster]:
             yield cluster
         failed = False
     finally:
-        if failed or spec.keep_logs:
+        if failed or spec.keep_logs or KEEP_LOGS:
             print(f"fault suite: process logs kept in {run_dir / 'logs'}", file=sys.stderr)
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -360,6 +381,7 @@ async def _cluster(spec: ClusterSpec, run_dir: Path) -> AsyncIterator[Cluster]:
     )
     children: list[Child] = [temporal.child]
     async with contextlib.AsyncExitStack() as stack:
+        stack.enter_context(_simulator_log(logs / "simulator.log"))
         stack.push_async_callback(_kill_all, children)
         await temporal.start()
         if balancer is not None:
@@ -418,6 +440,26 @@ async def _cluster(spec: ClusterSpec, run_dir: Path) -> AsyncIterator[Cluster]:
             yield cluster
         finally:
             children.extend(w for w in cluster.workers if w not in children)
+
+
+@contextlib.contextmanager
+def _simulator_log(path: Path) -> Iterator[None]:
+    """The in-process simulator logs (retries, failed posts) to a file, like the processes,
+    so the suite's own output stays its figures."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("mdmflow")
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    propagate, level = logger.propagate, logger.level
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, logger.level = propagate, level
+        handler.close()
 
 
 async def _kill_all(children: list[Child]) -> None:

@@ -9,15 +9,18 @@ scenario goes wrong. Signals go to the one pid the suite started, never to a nam
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 POLL_INTERVAL_S = 0.02
+_PR_SET_PDEATHSIG = 1
 EXIT_TIMEOUT_S = 15.0
 
 
@@ -60,6 +63,13 @@ async def poll_until(
             tail = child.tail() if child is not None else ""
             raise HarnessError(f"timed out after {timeout:.0f} s {what}{tail}")
         await asyncio.sleep(interval)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when the suite dies, even by SIGKILL, so no
+    Temporal server or worker outlives a run that was killed itself."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class Child:
@@ -110,6 +120,7 @@ class Child:
                 stdout=subprocess.DEVNULL,
                 stderr=err,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
 
     async def kill9(self) -> None:

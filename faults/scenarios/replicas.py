@@ -1,0 +1,93 @@
+"""(g) Replicas: two workers and two bridges on one Temporal and a PostgreSQL app database.
+
+The devices post to a load balancer in front of both bridges (each new connection to the next
+bridge that accepts it), workflows start at a steady rate, and mid-run one worker and then
+one bridge are killed for good. The MDM server behaves as NanoMDM does (a webhook POST is
+never retried), so a report cut off inside the dead bridge is lost there and its workflow
+must recover by re-asking. Whatever the dead bridge had committed to the intake but not yet
+delivered is left to the surviving bridge's relay (the backlog is shared on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from faults.cluster import ClusterSpec, now, running_cluster, workflow_id
+from faults.figures import Figure
+from faults.procs import HarnessError, poll_until
+from faults.scenarios.bridge_kill import NO_RETRY, start_paced
+from tests.support.postgres import EphemeralPostgres
+
+REPUSH_S = 5
+SETTLE_TIMEOUT_S = 90.0
+DRAIN_TIMEOUT_S = 90.0
+
+
+async def replicas(
+    devices: int = 100, rate: float = 20.0, kill_worker_s: float = 1.0, kill_bridge_s: float = 2.0
+) -> Figure:
+    figure = Figure("g", "replicas: 2 workers + 2 bridges on PostgreSQL, one of each killed")
+    server = EphemeralPostgres()
+    await asyncio.to_thread(server.start)
+    try:
+        spec = ClusterSpec(
+            devices=devices,
+            workers=2,
+            bridges=2,
+            repush_interval_s=REPUSH_S,
+            database_url=server.url,
+        )
+        async with running_cluster(spec) as cluster:
+            sim, log = cluster.sim, cluster.sim.webhooks
+            sim.webhook_retry = NO_RETRY
+            ids = cluster.device_ids()
+            began = now()
+            load = asyncio.create_task(start_paced(cluster, ids, rate))
+            await poll_until("the worker kill's moment", lambda: now() >= began + kill_worker_s, 30)
+            await cluster.workers[0].kill9()
+            await poll_until("the bridge kill's moment", lambda: now() >= began + kill_bridge_s, 30)
+            await cluster.bridges[0].child.kill9()
+            await load
+            try:
+                await asyncio.wait_for(sim.wait_until_quiet(), SETTLE_TIMEOUT_S)
+            except TimeoutError:
+                raise HarnessError("devices still posting after the load") from None
+            outcomes = await cluster.wait_closed([workflow_id(i) for i in ids], SETTLE_TIMEOUT_S)
+            closed_at = now()
+            # Rows the dead bridge had claimed wait for their lease to run out first.
+            drained = await cluster.intake_drained(DRAIN_TIMEOUT_S, bridge=1)
+            drain_s = now() - closed_at
+            backlog = await cluster.intake(bridge=1)
+            enqueued = sim.enqueued_uuids()
+            balanced = cluster.balancer.connections if cluster.balancer else []
+    finally:
+        await asyncio.to_thread(server.stop)
+    posts = log.tally(log.reports())
+    lost = [i for i in ids if not outcomes[workflow_id(i)].completed]
+    reasked = [i for i in ids if len(set(enqueued.get(i, []))) > 1]
+    per_step = max((len(set(enqueued.get(i, []))) for i in ids), default=0)
+    pending = backlog.get("pending") if backlog else None
+    figure.lost = len(lost)
+    figure.metrics = {
+        "workflows": len(ids),
+        "lost": len(lost),
+        "reasked": len(reasked),
+        "intake_pending": float(pending) if isinstance(pending, int) else float("nan"),
+    }
+    figure.line = (
+        f"{len(ids)} workflows at {rate:.0f}/s, worker-1 killed at {kill_worker_s:.0f} s and "
+        f"bridge-0 at {kill_bridge_s:.0f} s (not restarted): report posts {posts.line()}; "
+        f"balancer connections per bridge {balanced}; re-asked {len(reasked)} "
+        f"(at most {per_step} UUIDs per step); shared intake "
+        + (
+            f"drained by the surviving bridge {drain_s:.1f} s after the last workflow closed"
+            if drained
+            else f"not drained: {pending if pending is not None else 'n/a'} pending"
+        )
+        + f"; lost {len(lost)}"
+    )
+    figure.expect("no workflow lost", not lost, f"{len(lost)} lost")
+    figure.expect(
+        "the surviving bridge drains the shared intake", drained, f"{pending} still pending"
+    )
+    return figure

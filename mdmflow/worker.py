@@ -20,6 +20,7 @@ from mdmflow.activities.mdm import MDMActivities
 from mdmflow.activities.mdm_client import MDMClient, MDMServer
 from mdmflow.activities.models import EngineSettings
 from mdmflow.activities.requirements import RequirementChecker
+from mdmflow.activities.stored_values import StoredValueReader
 from mdmflow.config import Settings
 from mdmflow.crypto.sealed import SecretBox
 from mdmflow.store.database import Database
@@ -98,6 +99,7 @@ async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[W
                 step_timeout_s=settings.step_timeout,
                 repush_interval_s=settings.repush_interval,
             ),
+            stored=StoredValueReader(ProfileStore(db), secrets),
         )
         yield WorkerActivities(
             mdm=mdm,

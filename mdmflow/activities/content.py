@@ -25,7 +25,7 @@ from mdmflow.activities.content_models import (
     StartRequirements,
 )
 from mdmflow.activities.requirements import RequirementChecker, RequirementError
-from mdmflow.store.profiles import ProfileInfo, ProfileNotFoundError, StoredProfile
+from mdmflow.store.profiles import ProfileInfo, ProfileNotFoundError
 
 PROFILE_NOT_FOUND = "ProfileNotFound"
 
@@ -50,24 +50,19 @@ class ContentActivities:
     @activity.defn(name=LOAD_PROFILES_ACTIVITY)
     async def load_profiles(self, request: ProfileNames) -> LoadedProfiles:
         """The named profiles as stored now; non-retryable failure if one was deleted."""
-        store = self._checker.profiles
         try:
-            found: dict[str, ProfileInfo] | dict[str, StoredProfile]
-            if request.with_bytes:
-                found = await store.get(request.names)
-            else:
-                found = await store.infos(request.names)
+            found = await self._checker.profiles.infos(request.names)
         except ProfileNotFoundError as exc:
             raise ApplicationError(str(exc), type=PROFILE_NOT_FOUND, non_retryable=True) from None
         return LoadedProfiles(profiles={n: _payload(n, p) for n, p in found.items()})
 
     @activity.defn(name=LOAD_CMDPLAN_ACTIVITY)
     async def load_cmdplan(self, need: CmdPlanRequirement) -> LoadedCmdPlan:
-        """The plan with its profiles' bytes, checked as at the start."""
+        """The plan with its profiles' identities, checked as at the start."""
         try:
             plan = await self._checker.cmdplan(need)
             names = plan.profile_names
-            stored = await self._checker.profiles.get(names) if names else {}
+            stored = await self._checker.profiles.infos(names) if names else {}
         except (RequirementError, ProfileNotFoundError) as exc:
             raise ApplicationError(str(exc), type=INVALID_CONTEXT, non_retryable=True) from None
         return LoadedCmdPlan(
@@ -79,7 +74,6 @@ class ContentActivities:
 
 
 def _payload(name: str, profile: ProfileInfo) -> ProfilePayload:
-    raw = profile.raw if isinstance(profile, StoredProfile) else b""
     return ProfilePayload(
-        name=name, identifier=profile.identifier, uuid=profile.uuid, signed=profile.signed, raw=raw
+        name=name, identifier=profile.identifier, uuid=profile.uuid, signed=profile.signed
     )

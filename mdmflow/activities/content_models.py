@@ -45,22 +45,20 @@ class StartRequirements(BaseModel):
 
 
 class ProfileNames(BaseModel):
-    """Load these profiles; their bytes only when they are to be sent (histories stay small)."""
+    """Load these profiles' identities (never their bytes: histories stay small)."""
 
     model_config = ConfigDict(frozen=True)
     names: list[str] = Field(min_length=1)
-    with_bytes: bool = True
 
 
 class ProfilePayload(BaseModel):
-    """A stored profile as a workflow uses it: identity to compare, bytes to install."""
+    """A stored profile as a workflow uses it: its identity, to compare with the device's."""
 
-    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+    model_config = ConfigDict(frozen=True)
     name: str
     identifier: str
     uuid: str
     signed: bool = False
-    raw: bytes = b""
 
 
 class LoadedProfiles(BaseModel):
@@ -71,7 +69,7 @@ class LoadedProfiles(BaseModel):
 
 
 class LoadedCmdPlan(BaseModel):
-    """A command plan with its profiles' bytes, in the plan's order."""
+    """A command plan with its profiles' identities, in the plan's order."""
 
     model_config = ConfigDict(frozen=True)
     name: str

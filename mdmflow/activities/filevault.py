@@ -33,6 +33,7 @@ from mdmflow.filevault.cms import CMSError, decrypt_envelope, recovery_key
 from mdmflow.filevault.identity import EscrowIdentity
 from mdmflow.filevault.profile import TEMPLATE, ProfileTemplateError, insert_certificate
 from mdmflow.mdm.commands import FileVaultUnlock, RotateFileVaultKey
+from mdmflow.mdm.stored import StoredValue
 from mdmflow.store.filevault import EscrowIdentityStore
 from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.profiles import ProfileNotFoundError, ProfileStore
@@ -114,7 +115,10 @@ class FileVaultActivities:
 
     @activity.defn(name=FV_ROTATE_COMMAND_ACTIVITY)
     async def rotate_command(self, request: RotateCommandRequest) -> RotateCommand:
-        """NanoCMD's rotation: the current key unlocks, the new one comes back to our cert."""
+        """NanoCMD's rotation: the current key unlocks, the new one comes back to our cert.
+
+        The current key is only named here: the enqueue activity reads it from the sealed
+        store, so it is never in workflow history."""
         current = await self._secrets.get_one(request.enrollment_id, PRK_SECRET)
         if current is None:
             return RotateCommand(
@@ -125,7 +129,8 @@ class FileVaultActivities:
         return RotateCommand(
             command=RotateFileVaultKey(
                 key_type="personal",
-                file_vault_unlock=FileVaultUnlock(password=current),
+                file_vault_unlock=FileVaultUnlock(),
                 reply_encryption_certificate=identity.certificate_der,
+                stored=(StoredValue(key=("FileVaultUnlock", "Password"), secret=PRK_SECRET),),
             )
         )

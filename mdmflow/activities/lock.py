@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from temporalio import activity
@@ -18,6 +19,7 @@ from temporalio import activity
 from mdmflow.activities.lock_models import (
     LOCK_ACKNOWLEDGED_ACTIVITY,
     LOCK_ESCROW_ACTIVITY,
+    LOCK_NEW_PIN_ACTIVITY,
     LOCK_PIN_ACTIVITY,
     LOCK_WORKFLOW,
     MESSAGE_RESULT_KEY,
@@ -26,6 +28,7 @@ from mdmflow.activities.lock_models import (
     SENT_KEY,
     LockAcknowledged,
     LockEscrow,
+    LockNewPin,
     LockPin,
 )
 from mdmflow.mdm.plist import JsonValue
@@ -48,22 +51,31 @@ class LockActivities:
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for the worker's registration."""
-        return [self.draw_pin, self.escrow_pin, self.record_acknowledged]
+        return [self.escrow_new_pin, self.draw_pin, self.escrow_pin, self.record_acknowledged]
+
+    @activity.defn(name=LOCK_NEW_PIN_ACTIVITY)
+    async def escrow_new_pin(self, request: LockNewPin) -> None:
+        """A fresh PIN, sealed, and when it was sent, before the command goes out. A retry
+        draws again and replaces it: the command is built from whatever is stored."""
+        await self._escrow(request.enrollment_id, new_pin(), request.sent_at)
 
     @activity.defn(name=LOCK_PIN_ACTIVITY)
     async def draw_pin(self) -> LockPin:
+        """For lock workflows started before ``escrow_new_pin`` (the PIN went through history)."""
         return LockPin(pin=new_pin())
 
     @activity.defn(name=LOCK_ESCROW_ACTIVITY)
     async def escrow_pin(self, escrow: LockEscrow) -> None:
-        """The PIN sealed, and when it was sent, stored before the command goes out."""
-        await self._secrets.put(escrow.enrollment_id, {PIN_SECRET: escrow.pin})
-        sent = escrow.sent_at.isoformat()
+        """For lock workflows started before ``escrow_new_pin``."""
+        await self._escrow(escrow.enrollment_id, escrow.pin, escrow.sent_at)
+
+    async def _escrow(self, enrollment_id: str, pin: str, sent_at: datetime) -> None:
+        await self._secrets.put(enrollment_id, {PIN_SECRET: pin})
+        sent = sent_at.isoformat()
         await self._inventory.merge(
-            escrow.enrollment_id,
-            {SENT_KEY: sent, "last_source": LOCK_WORKFLOW, "modified": sent},
+            enrollment_id, {SENT_KEY: sent, "last_source": LOCK_WORKFLOW, "modified": sent}
         )
-        log.info("escrowed a lock PIN", extra={"enrollment_id": escrow.enrollment_id})
+        log.info("escrowed a lock PIN", extra={"enrollment_id": enrollment_id})
 
     @activity.defn(name=LOCK_ACKNOWLEDGED_ACTIVITY)
     async def record_acknowledged(self, acknowledged: LockAcknowledged) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 LOCK_PIN_ACTIVITY = "lock_draw_pin"
 LOCK_ESCROW_ACTIVITY = "lock_escrow_pin"
 LOCK_ACKNOWLEDGED_ACTIVITY = "lock_record_acknowledged"
+LOCK_NEW_PIN_ACTIVITY = "lock_escrow_new_pin"
 
 LOCK_WORKFLOW = "io.micromdm.wf.lock.v1"
 PIN_SECRET = f"{LOCK_WORKFLOW}.pin"
@@ -33,6 +34,15 @@ class LockEscrow(BaseModel):
     model_config = ConfigDict(frozen=True)
     enrollment_id: str = Field(min_length=1)
     pin: str = Field(pattern=r"^[0-9]{6}$", repr=False)
+    sent_at: datetime
+
+
+class LockNewPin(BaseModel):
+    """Draw a PIN and store it sealed, with when the lock is sent; the PIN stays in the store
+    (the enqueue activity reads it), so it never enters workflow history."""
+
+    model_config = ConfigDict(frozen=True)
+    enrollment_id: str = Field(min_length=1)
     sent_at: datetime
 
 

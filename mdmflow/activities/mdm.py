@@ -24,13 +24,18 @@ from mdmflow.activities.models import (
     LOAD_PAYLOAD_ACTIVITY,
     PUSH_ACTIVITY,
     RECORD_START_ACTIVITY,
+    REPORT_VIEW_ACTIVITY,
     EngineSettings,
     EnqueueStep,
     PayloadRef,
     PushRequest,
+    QueuedCommand,
+    ReportView,
     StoredPayload,
     WorkflowStarted,
 )
+from mdmflow.activities.stored_values import StoredValueError, StoredValueReader
+from mdmflow.mdm.bounded import bounded_view
 from mdmflow.store.payloads import PayloadNotFoundError, PayloadStore
 from mdmflow.store.routes import Route, RouteStore
 from mdmflow.store.starts import WorkflowStartStore
@@ -38,6 +43,7 @@ from mdmflow.store.starts import WorkflowStartStore
 log = logging.getLogger(__name__)
 
 MDM_REJECTED = "MDMRejected"
+STORED_VALUE_MISSING = "StoredValueMissing"
 
 
 class MDMActivities:
@@ -50,12 +56,14 @@ class MDMActivities:
         payloads: PayloadStore,
         starts: WorkflowStartStore,
         engine_settings: EngineSettings,
+        stored: StoredValueReader,
     ) -> None:
         self._client = client
         self._routes = routes
         self._payloads = payloads
         self._starts = starts
         self._engine_settings = engine_settings
+        self._stored = stored
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for the worker's registration."""
@@ -65,6 +73,7 @@ class MDMActivities:
             self.enqueue_step,
             self.push,
             self.load_report_payload,
+            self.report_view,
         ]
 
     @activity.defn(name=ENGINE_SETTINGS_ACTIVITY)
@@ -99,9 +108,8 @@ class MDMActivities:
         )
         try:
             for qc in req.commands:
-                await self._client.enqueue(
-                    req.enrollment_ids, qc.command_uuid, qc.command.to_plist(qc.command_uuid)
-                )
+                plist = await self._plist(req.enrollment_ids, qc)
+                await self._client.enqueue(req.enrollment_ids, qc.command_uuid, plist)
                 activity.heartbeat()  # progress, besides the ticker's beat
                 log.info(
                     "enqueued command",
@@ -121,6 +129,20 @@ class MDMActivities:
         except MDMServerError as exc:
             raise ApplicationError(str(exc), type="MDMServerUnavailable") from None
 
+    async def _plist(self, enrollment_ids: list[str], qc: QueuedCommand) -> bytes:
+        """The command's plist, its stored values (profile bytes, secrets) read now."""
+        if not qc.command.stored:
+            return qc.command.to_plist(qc.command_uuid)
+        try:
+            if len(enrollment_ids) != 1 and any(v.secret for v in qc.command.stored):
+                raise StoredValueError("a command with a secret goes to one enrollment at a time")
+            filled = await self._stored.read(enrollment_ids[0], qc.command)
+        except StoredValueError as exc:
+            raise ApplicationError(
+                f"{qc.command.request_type}: {exc}", type=STORED_VALUE_MISSING, non_retryable=True
+            ) from None
+        return qc.command.to_plist(qc.command_uuid, filled)
+
     @activity.defn(name=PUSH_ACTIVITY)
     async def push(self, req: PushRequest) -> None:
         try:
@@ -133,7 +155,17 @@ class MDMActivities:
 
     @activity.defn(name=LOAD_PAYLOAD_ACTIVITY)
     async def load_report_payload(self, ref: PayloadRef) -> StoredPayload:
+        """Kept for workflows that started before ``report_view`` (their histories)."""
         try:
             return StoredPayload(payload=await self._payloads.get(ref.ref))
         except PayloadNotFoundError as exc:
             raise ApplicationError(str(exc), type="PayloadNotFound", non_retryable=True) from None
+
+    @activity.defn(name=REPORT_VIEW_ACTIVITY)
+    async def report_view(self, ref: PayloadRef) -> ReportView:
+        """A stored payload cut to what a workflow may hold, however large the answer was."""
+        try:
+            view = bounded_view(await self._payloads.get(ref.ref))
+        except PayloadNotFoundError as exc:
+            raise ApplicationError(str(exc), type="PayloadNotFound", non_retryable=True) from None
+        return ReportView(payload=view.payload, truncated=view.truncated)

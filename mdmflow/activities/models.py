@@ -14,6 +14,7 @@ PUSH_ACTIVITY = "mdm_push"
 ENGINE_SETTINGS_ACTIVITY = "mdm_engine_settings"
 LOAD_PAYLOAD_ACTIVITY = "mdm_load_report_payload"
 RECORD_START_ACTIVITY = "mdm_record_workflow_start"
+REPORT_VIEW_ACTIVITY = "mdm_report_view"
 INVENTORY_MERGE_ACTIVITY = "mdm_inventory_merge"
 
 
@@ -54,6 +55,13 @@ class PayloadRef(BaseModel):
 
 class StoredPayload(BaseModel):
     payload: dict[str, JsonValue]
+
+
+class ReportView(BaseModel):
+    """A stored report payload as a workflow may hold it (see ``mdm.bounded``)."""
+
+    payload: dict[str, JsonValue]
+    truncated: bool = False
 
 
 class WorkflowStarted(BaseModel):

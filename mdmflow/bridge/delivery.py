@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from mdmflow.bridge.events import EventDispatcher
 from mdmflow.bridge.outage import is_temporal_outage
 from mdmflow.bridge.webhook import Webhook
+from mdmflow.mdm.bounded import MAX_CHAIN_ITEMS, bounded_error_chain
 from mdmflow.mdm.reports import ParsedReport
 from mdmflow.store.intake import IntakeOutcome
 from mdmflow.store.payloads import PayloadStore
@@ -120,18 +121,26 @@ class WebhookDelivery:
     async def _signal_payload(
         self, request_type: str, target: str, report: ParsedReport, params: dict[str, str]
     ) -> CommandReport:
-        """Big payloads go to the app database so workflow histories stay small."""
+        """Big payloads and error chains go to the app database, so a signal stays small
+        whatever the device sent; the workflow gets a reference and a bounded chain."""
         payload = report.payload
-        ref = None
+        ref = chain_ref = None
         if len(json.dumps(payload)) > self._inline_limit:
             ref = PayloadStore.ref_for(target, report.command_uuid)
             await self._payloads.put(ref, payload)
+        chain = report.error_chain
+        whole_chain = [item.model_dump(mode="json", by_alias=True) for item in chain]
+        if len(chain) > MAX_CHAIN_ITEMS or len(json.dumps(whole_chain)) > self._inline_limit:
+            chain_ref = PayloadStore.ref_for(target, report.command_uuid) + "/ErrorChain"
+            await self._payloads.put(chain_ref, {"ErrorChain": list(whole_chain)})
+            chain = bounded_error_chain(chain)
         return CommandReport(
             command_uuid=report.command_uuid,
             enrollment_id=target,
             status=report.status,
             request_type=request_type,
-            error_chain=report.error_chain,
+            error_chain=chain,
+            error_chain_ref=chain_ref,
             payload=None if ref else payload,
             payload_ref=ref,
             url_params=params,

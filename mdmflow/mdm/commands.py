@@ -7,11 +7,13 @@ readable JSON and round-trips exactly (``bytes`` as base64).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mdmflow.mdm.plist import dump_xml
+from mdmflow.mdm.stored import MissingStoredValueError, StoredValue, TextReplacement
 
 
 class MDMCommand(BaseModel):
@@ -25,18 +27,33 @@ class MDMCommand(BaseModel):
         extra="forbid",
     )
     request_type: str = Field(alias="RequestType")
+    stored: tuple[StoredValue, ...] = ()
+    """Values the enqueue activity reads from the app database when it builds the plist:
+    profile bytes and secrets never travel in workflow history. Not part of the plist."""
     device_channel_only: ClassVar[bool] = False
     read_only: ClassVar[bool] = False
     """A query that changes nothing on the device, so asking again is always safe: the engine
     re-sends it with a fresh CommandUUID when its answer may have been lost."""
 
-    def command_dict(self) -> dict[str, Any]:
-        """The protocol's ``Command`` dictionary (RequestType first, absent keys omitted)."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="python")
+    def command_dict(self, filled: Mapping[StoredValue, Any] | None = None) -> dict[str, Any]:
+        """The protocol's ``Command`` dictionary (RequestType first, absent keys omitted), with
+        each stored value set from ``filled``."""
+        command = self.model_dump(
+            by_alias=True, exclude_none=True, exclude={"stored"}, mode="python"
+        )
+        for value in self.stored:
+            if filled is None or value not in filled:
+                raise MissingStoredValueError(f"{self.request_type} needs {value.describe()}")
+            *parents, last = value.key
+            target = command
+            for part in parents:
+                target = target.setdefault(part, {})
+            target[last] = filled[value]
+        return command
 
-    def to_plist(self, command_uuid: str) -> bytes:
+    def to_plist(self, command_uuid: str, filled: Mapping[StoredValue, Any] | None = None) -> bytes:
         """The full command plist as enqueued to the MDM server."""
-        return dump_xml({"Command": self.command_dict(), "CommandUUID": command_uuid})
+        return dump_xml({"Command": self.command_dict(filled), "CommandUUID": command_uuid})
 
 
 class DeviceInformation(MDMCommand):
@@ -60,7 +77,13 @@ class ProfileList(MDMCommand):
 
 class InstallProfile(MDMCommand):
     request_type: Literal["InstallProfile"] = Field(default="InstallProfile", alias="RequestType")
-    payload: bytes = Field(alias="Payload")
+    payload: bytes = Field(default=b"", alias="Payload")
+
+    @classmethod
+    def from_store(cls, name: str, replacements: Sequence[TextReplacement] = ()) -> InstallProfile:
+        """Install the stored profile ``name``; its bytes are read (and edited) at enqueue."""
+        stored = StoredValue(key=("Payload",), profile=name, replacements=tuple(replacements))
+        return cls(stored=(stored,))
 
 
 class RemoveProfile(MDMCommand):

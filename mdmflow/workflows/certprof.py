@@ -22,8 +22,8 @@ with workflow.unsafe.imports_passed_through():
 
     from mdmflow.activities.content_models import StartRequirements
     from mdmflow.mdm.commands import CertificateList, InstallProfile
-    from mdmflow.mdm.mobileconfig import MobileconfigError, replace_text
     from mdmflow.mdm.responses import CertificateListResponse
+    from mdmflow.mdm.stored import TextReplacement
     from mdmflow.workflows.certprof_decide import (
         CertProfStart,
         Decision,
@@ -83,12 +83,12 @@ class CertProfWorkflow(MDMWorkflow[CertProfStart, CertProfResult]):
         )
         if not decision.install:
             return result
-        stored = (await load_profiles([start.profile], with_bytes=True))[start.profile]
-        try:
-            payload = replace_text(stored.raw, start.text_replacements)
-        except MobileconfigError as exc:
-            raise StepError(f"profile {start.profile}: {exc}") from None
-        done = await self.step("profile", [InstallProfile(payload=payload)])
+        await load_profiles([start.profile])  # still stored; the enqueue reads its bytes
+        replacements = [
+            TextReplacement(old=old, new=new) for old, new in start.text_replacements.items() if old
+        ]
+        command = InstallProfile.from_store(start.profile, replacements)
+        done = await self.step("profile", [command])
         sent = outcome(done.commands[0], start.profile)
         if not sent.acknowledged:
             raise StepError(f"InstallProfile of {start.profile}: {sent.problem()}")

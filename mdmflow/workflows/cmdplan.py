@@ -97,7 +97,7 @@ def plan_commands(
 ) -> tuple[list[tuple[MDMCommand, str]], DeviceConfiguredDecision]:
     """The plan's commands in NanoCMD's order, each with what it is about."""
     commands: list[tuple[MDMCommand, str]] = [
-        (InstallProfile(payload=p.raw), p.name) for p in plan.profiles
+        (InstallProfile.from_store(p.name), p.name) for p in plan.profiles
     ]
     commands += [
         (InstallApplication(manifest_url=url, management_flags=MANAGED_APP), url)

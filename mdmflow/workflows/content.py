@@ -33,12 +33,13 @@ LOAD_RETRY = RetryPolicy(
 LOAD_TIMEOUT = timedelta(seconds=30)
 
 
-async def load_profiles(names: Sequence[str], *, with_bytes: bool) -> dict[str, ProfilePayload]:
-    """The named profiles as stored now (bytes only when they are to be sent)."""
+async def load_profiles(names: Sequence[str]) -> dict[str, ProfilePayload]:
+    """The named profiles' identities as stored now (their bytes stay in the app database:
+    ``InstallProfile.from_store`` has the enqueue activity read them)."""
     try:
         loaded: LoadedProfiles = await workflow.execute_activity(
             LOAD_PROFILES_ACTIVITY,
-            ProfileNames(names=list(names), with_bytes=with_bytes),
+            ProfileNames(names=list(names)),
             result_type=LoadedProfiles,
             start_to_close_timeout=LOAD_TIMEOUT,
             retry_policy=LOAD_RETRY,

@@ -31,11 +31,13 @@ with workflow.unsafe.imports_passed_through():
         LOAD_PAYLOAD_ACTIVITY,
         PUSH_ACTIVITY,
         RECORD_START_ACTIVITY,
+        REPORT_VIEW_ACTIVITY,
         EngineSettings,
         EnqueueStep,
         PayloadRef,
         PushRequest,
         QueuedCommand,
+        ReportView,
         StoredPayload,
         WorkflowStarted,
     )
@@ -61,15 +63,19 @@ ResultT = TypeVar("ResultT")
 W = TypeVar("W", bound="type[MDMWorkflow[Any, Any]]")
 
 MDM_REJECTED = "MDMRejected"
+STORED_VALUE_MISSING = "StoredValueMissing"
+STEP_CANNOT_BE_SENT = frozenset({MDM_REJECTED, STORED_VALUE_MISSING})
+"""Enqueue failures no retry or wait can fix: the workflow fails with the reason."""
 ENQUEUE_ATTEMPT_TIMEOUT = timedelta(seconds=60)
 MDM_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 """The MDM activities heartbeat every second; a worker killed mid-call is noticed in 5 s."""
 REASK_PATCH = "reask-lost-queries"
+REPORT_VIEW_PATCH = "bounded-report-view"
 ENQUEUE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=[MDM_REJECTED],
+    non_retryable_error_types=[MDM_REJECTED, STORED_VALUE_MISSING],
 )
 REQUIREMENTS_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -363,9 +369,9 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             if is_cancelled_exception(err):
                 raise
             cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == MDM_REJECTED:
+            if isinstance(cause, ApplicationError) and cause.type in STEP_CANNOT_BE_SENT:
                 raise ApplicationError(
-                    f"step {name!r}: {cause.message}", type=MDM_REJECTED, non_retryable=True
+                    f"step {name!r}: {cause.message}", type=cause.type, non_retryable=True
                 ) from None
             workflow.logger.warning(
                 "MDM server unavailable for the whole step timeout",
@@ -455,22 +461,36 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 request_type=tracked.request_type,
                 status=tracked.last_status,
             )
-        payload = report.payload or {}
+        payload, truncated = report.payload or {}, False
         if report.payload_ref is not None:
-            stored = await workflow.execute_activity(
-                LOAD_PAYLOAD_ACTIVITY,
-                PayloadRef(ref=report.payload_ref),
-                result_type=StoredPayload,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=PUSH_RETRY,
-            )
-            payload = stored.payload
+            if workflow.patched(REPORT_VIEW_PATCH):
+                view = await workflow.execute_activity(
+                    REPORT_VIEW_ACTIVITY,
+                    PayloadRef(ref=report.payload_ref),
+                    result_type=ReportView,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=PUSH_RETRY,
+                    summary=f"{tracked.request_type}: the answer stored aside, as a bounded view",
+                )
+                payload, truncated = view.payload, view.truncated
+            else:
+                stored = await workflow.execute_activity(
+                    LOAD_PAYLOAD_ACTIVITY,
+                    PayloadRef(ref=report.payload_ref),
+                    result_type=StoredPayload,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=PUSH_RETRY,
+                )
+                payload = stored.payload
         return CommandResult(
             command_uuid=queued.command_uuid,
             request_type=tracked.request_type,
             status=report.status,
             error_chain=report.error_chain,
+            error_chain_ref=report.error_chain_ref,
             payload=payload,
+            payload_ref=report.payload_ref,
+            payload_truncated=truncated,
         )
 
     def _show_details(self, waiting_until: datetime | None = None) -> None:

@@ -21,8 +21,10 @@ with workflow.unsafe.imports_passed_through():
     from mdmflow.activities.models import (
         INVENTORY_MERGE_ACTIVITY,
         LOAD_PAYLOAD_ACTIVITY,
+        REPORT_VIEW_ACTIVITY,
         InventoryUpdate,
         PayloadRef,
+        ReportView,
         StoredPayload,
     )
     from mdmflow.mdm.commands import DeviceInformation, SecurityInfo
@@ -33,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         SecurityInfoDetails,
         SecurityInfoResponse,
     )
-    from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
+    from mdmflow.workflows.engine import REPORT_VIEW_PATCH, MDMWorkflow, mdm_workflow
     from mdmflow.workflows.event_handlers import EventDelivery, MDMEventHandler
     from mdmflow.workflows.models import CommandReport, StepError, WorkflowStart
 
@@ -278,6 +280,16 @@ class InventoryEventsWorkflow(MDMEventHandler):
 async def _payload(report: CommandReport) -> dict[str, JsonValue]:
     if report.payload is not None or report.payload_ref is None:
         return report.payload or {}
+    if workflow.patched(REPORT_VIEW_PATCH):
+        view: ReportView = await workflow.execute_activity(
+            REPORT_VIEW_ACTIVITY,
+            PayloadRef(ref=report.payload_ref),
+            result_type=ReportView,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=STORE_RETRY,
+            summary="the SecurityInfo answer stored aside, as a bounded view",
+        )
+        return view.payload
     stored: StoredPayload = await workflow.execute_activity(
         LOAD_PAYLOAD_ACTIVITY,
         PayloadRef(ref=report.payload_ref),

@@ -3,8 +3,9 @@
 As NanoCMD: the PIN and the time it was sent are stored *before* the DeviceLock goes out, so
 a locked device always has its PIN escrowed; the acknowledgement time and MessageResult are
 stored when the device answers. Unlike NanoCMD the PIN comes from a cryptographic source
-(drawn in an activity) and is stored sealed; it never appears in the result, a log line,
-an error or a search attribute, and in Temporal only inside encrypted payloads.
+(drawn in an activity) and is stored sealed; the enqueue activity reads it from there, so it
+never appears in workflow history (not even encrypted), the result, a log line, an error or
+a search attribute.
 """
 
 from __future__ import annotations
@@ -19,18 +20,23 @@ with workflow.unsafe.imports_passed_through():
     from mdmflow.activities.lock_models import (
         LOCK_ACKNOWLEDGED_ACTIVITY,
         LOCK_ESCROW_ACTIVITY,
+        LOCK_NEW_PIN_ACTIVITY,
         LOCK_PIN_ACTIVITY,
         LOCK_WORKFLOW,
+        PIN_SECRET,
         LockAcknowledged,
         LockEscrow,
+        LockNewPin,
         LockPin,
     )
     from mdmflow.mdm.commands import DeviceLock
     from mdmflow.mdm.responses import DeviceLockResponse
+    from mdmflow.mdm.stored import StoredValue
     from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
     from mdmflow.workflows.models import StepError, WorkflowStart
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+PIN_BY_REFERENCE_PATCH = "lock-pin-by-reference"
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=1),
@@ -60,22 +66,19 @@ class LockWorkflow(MDMWorkflow[WorkflowStart, LockResult]):
         return start
 
     async def steps(self, start: WorkflowStart) -> LockResult:
-        drawn = await workflow.execute_activity(
-            LOCK_PIN_ACTIVITY,
-            result_type=LockPin,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=STORE_RETRY,
-            summary="draw a PIN",
-        )
-        sent_at = workflow.now()
-        await workflow.execute_activity(
-            LOCK_ESCROW_ACTIVITY,
-            LockEscrow(enrollment_id=start.enrollment_id, pin=drawn.pin, sent_at=sent_at),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=STORE_RETRY,
-            summary="escrow the PIN",
-        )
-        answer = await self.step("", [DeviceLock(pin=drawn.pin)])
+        if workflow.patched(PIN_BY_REFERENCE_PATCH):
+            sent_at = workflow.now()
+            await workflow.execute_activity(
+                LOCK_NEW_PIN_ACTIVITY,
+                LockNewPin(enrollment_id=start.enrollment_id, sent_at=sent_at),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=STORE_RETRY,
+                summary="draw a PIN and escrow it sealed",
+            )
+            command = DeviceLock(stored=(StoredValue(key=("PIN",), secret=PIN_SECRET),))
+        else:
+            sent_at, command = await self._pin_through_history(start)
+        answer = await self.step("", [command])
         if answer.timed_out:
             raise StepError("the device did not answer DeviceLock before the step timeout")
         lock = answer.of_type("DeviceLock")
@@ -101,3 +104,22 @@ class LockWorkflow(MDMWorkflow[WorkflowStart, LockResult]):
             acknowledged_at=acknowledged_at,
             message_result=message,
         )
+
+    async def _pin_through_history(self, start: WorkflowStart) -> tuple[datetime, DeviceLock]:
+        """How locks started before the PIN stayed in the sealed store ran (their replays)."""
+        drawn = await workflow.execute_activity(
+            LOCK_PIN_ACTIVITY,
+            result_type=LockPin,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+            summary="draw a PIN",
+        )
+        sent_at = workflow.now()
+        await workflow.execute_activity(
+            LOCK_ESCROW_ACTIVITY,
+            LockEscrow(enrollment_id=start.enrollment_id, pin=drawn.pin, sent_at=sent_at),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+            summary="escrow the PIN",
+        )
+        return sent_at, DeviceLock(pin=drawn.pin)

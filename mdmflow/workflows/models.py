@@ -86,6 +86,9 @@ class CommandReport(BaseModel):
     status: CommandStatus
     request_type: str = ""
     error_chain: list[ErrorChainItem] = Field(default_factory=list)
+    """The whole chain, or its first entries, shortened, when ``error_chain_ref`` is set."""
+    error_chain_ref: str | None = None
+    """The whole error chain in the app database, when it was too large for a signal."""
     payload: dict[str, JsonValue] | None = None
     payload_ref: str | None = None
     url_params: dict[str, str] = Field(default_factory=dict)
@@ -99,7 +102,12 @@ class CommandResult(BaseModel):
     request_type: str
     status: CommandStatus | None = None
     error_chain: list[ErrorChainItem] = Field(default_factory=list)
+    error_chain_ref: str | None = None
     payload: dict[str, JsonValue] = Field(default_factory=dict)
+    payload_ref: str | None = None
+    """The whole answer in the app database, when it was too large to travel in a signal."""
+    payload_truncated: bool = False
+    """``payload`` is a bounded view of a larger answer; activities can read ``payload_ref``."""
 
     @property
     def acknowledged(self) -> bool:

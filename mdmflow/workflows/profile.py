@@ -51,7 +51,7 @@ class ProfileWorkflow(MDMWorkflow[ProfileStart, ProfileResult]):
             chain = "; ".join(e.localized_description for e in answer.error_chain)
             raise StepError(f"ProfileList answered {answer.status}: {chain or 'no detail'}")
         installed = answer.response(ProfileListResponse).profile_list
-        stored = await load_profiles(start.names, with_bytes=False)
+        stored = await load_profiles(start.names)
         plan = plan_changes(start, stored, installed)
         if not plan.changes:
             workflow.logger.info(
@@ -59,7 +59,7 @@ class ProfileWorkflow(MDMWorkflow[ProfileStart, ProfileResult]):
                 extra={"enrollment_id": self.enrollment_id},
             )
             return ProfileResult.of(self.enrollment_id, outcomes_of(start, plan, [], None))
-        payloads = await load_profiles(plan.to_install, with_bytes=True) if plan.to_install else {}
+        payloads = await load_profiles(plan.to_install) if plan.to_install else {}
         commands = plan_commands(plan, payloads)
         done = await self.step("install", [command for _, command in commands])
         sent = [change for change, _ in commands]

@@ -154,8 +154,10 @@ def plan_changes(
 def plan_commands(
     plan: ProfilePlan, payloads: Mapping[str, ProfilePayload]
 ) -> list[tuple[PlannedChange, MDMCommand]]:
-    """The step's commands, each with its change; an install takes the bytes stored now
-    (whose UUID may be newer than the one compared, if the profile was replaced meanwhile)."""
+    """The step's commands, each with its change; an install sends the bytes stored when it
+    is enqueued (read by the enqueue activity, never carried in history), and records the
+    identity stored now (whose UUID may be newer than the one compared, if the profile was
+    replaced meanwhile)."""
     commands: list[tuple[PlannedChange, MDMCommand]] = []
     for change in plan.changes:
         if change.remove:
@@ -163,7 +165,7 @@ def plan_commands(
             continue
         payload = payloads[change.name]
         current = change.model_copy(update={"identifier": payload.identifier, "uuid": payload.uuid})
-        commands.append((current, InstallProfile(payload=payload.raw)))
+        commands.append((current, InstallProfile.from_store(change.name)))
     return commands
 
 

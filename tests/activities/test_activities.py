@@ -20,14 +20,19 @@ from mdmflow.activities.models import (
     PushRequest,
     QueuedCommand,
 )
+from mdmflow.activities.stored_values import StoredValueReader
+from mdmflow.crypto.sealed import SecretBox
 from mdmflow.mdm.commands import DeviceInformation, MDMCommand, SecurityInfo
 from mdmflow.simulator import Mode
 from mdmflow.store.database import Database
 from mdmflow.store.payloads import PayloadStore
+from mdmflow.store.profiles import ProfileStore
 from mdmflow.store.routes import Route, RouteStore
+from mdmflow.store.secrets import InventorySecretStore
 from mdmflow.store.starts import WorkflowStartStore
 from mdmflow.workflows import engine
 from tests.activities.conftest import MDM, closed_port_url, simulated_mdm
+from tests.support.codec import TEST_KEYRING
 
 WORKFLOW_ID = "io.micromdm.wf.devinfolog.v1/test"
 ENGINE = EngineSettings(step_timeout_s=60, repush_interval_s=30)
@@ -43,7 +48,14 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def activities(client: MDMClient, db: Database) -> MDMActivities:
-    return MDMActivities(client, RouteStore(db), PayloadStore(db), WorkflowStartStore(db), ENGINE)
+    return MDMActivities(
+        client,
+        RouteStore(db),
+        PayloadStore(db),
+        WorkflowStartStore(db),
+        ENGINE,
+        StoredValueReader(ProfileStore(db), InventorySecretStore(db, SecretBox(TEST_KEYRING))),
+    )
 
 
 def step(ids: Sequence[str], *commands: MDMCommand) -> EnqueueStep:

@@ -8,7 +8,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from mdmflow.activities.models import LOAD_PAYLOAD_ACTIVITY
+from mdmflow.activities.models import REPORT_VIEW_ACTIVITY
 from mdmflow.mdm.reports import CommandStatus
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
@@ -141,6 +141,7 @@ async def test_not_now_keeps_the_route_until_the_final_answer(
         stack.sim.not_now_rate = 0.0
         await push(stack, eid)
         result = await handle.result()
+        await stack.sim.wait_until_quiet()  # the answer's webhook was delivered in full
 
         assert result.values["UDID"] == eid
         assert await signal_count(handle) == 2
@@ -150,7 +151,8 @@ async def test_not_now_keeps_the_route_until_the_final_answer(
 async def test_large_report_travels_by_reference(
     client: Client, database_url: str, request: pytest.FixtureRequest
 ) -> None:
-    """A payload over ``inline_result_bytes`` is stored aside; the workflow loads it whole."""
+    """A payload over ``inline_result_bytes`` is stored aside; the workflow reads a view of it
+    (the whole answer, as it is small enough)."""
     async with running_stack(
         client,
         database_url,
@@ -183,7 +185,7 @@ async def test_large_report_travels_by_reference(
             for e in history
             if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
             and e.activity_task_scheduled_event_attributes.activity_type.name
-            == LOAD_PAYLOAD_ACTIVITY
+            == REPORT_VIEW_ACTIVITY
         ]
         assert len(loads) == 1
         stored = await PayloadStore(stack.db).get(report.payload_ref)

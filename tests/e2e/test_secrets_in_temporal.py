@@ -148,15 +148,20 @@ async def test_raw_histories_hold_no_secret_in_plaintext(stack: Stack) -> None:
     assert encrypted > 20
 
 
-async def test_codec_endpoint_decodes_the_history_for_an_authorised_caller(
+async def test_codec_endpoint_decodes_the_history_for_an_authorised_caller_and_no_secret_is_in_it(
     stack: Stack,
 ) -> None:
+    """Even decoded, a lock's history holds no PIN and a rotation's no recovery key: the
+    enqueue activity reads them from the sealed store."""
     secrets = await run_secret_workflows(stack)
     histories = await raw_histories(stack)
     lock = next(h for n, h in histories.items() if n.startswith(LOCK))
     rotate = next(h for n, h in histories.items() if n.startswith(FVROTATE))
     async with httpx.AsyncClient(base_url=stack.bridge_url, timeout=30) as http:
-        for history, secret in ((lock, secrets.pin), (rotate, secrets.first_key)):
+        for history, secret, eid in (
+            (lock, secrets.pin, stack.sim.enrollment_ids()[0]),
+            (rotate, secrets.first_key, stack.sim.enrollment_ids()[1]),
+        ):
             body = as_json(
                 [
                     p
@@ -166,9 +171,11 @@ async def test_codec_endpoint_decodes_the_history_for_an_authorised_caller(
                 ]
             )
             assert secret not in body
+            assert eid not in body
             decoded = await http.post("/codec/decode", content=body, auth=("nanocmd", API_KEY))
             assert decoded.status_code == 200, decoded.text
-            assert secret in plaintexts(decoded.json())
+            assert eid in plaintexts(decoded.json()), "the codec decoded the history"
+            assert secret not in plaintexts(decoded.json())
             anonymous = await http.post("/codec/decode", content=body)
             assert anonymous.status_code == 401
             wrong = await http.post("/codec/decode", content=body, auth=("nanocmd", "wrong"))

@@ -86,8 +86,8 @@ def test_commands_in_nanocmds_order_and_device_configured_both_ways() -> None:
     plan = LoadedCmdPlan(
         name="setup",
         profiles=[
-            ProfilePayload(name="wifi", identifier="w", uuid="1", raw=b"wifi-bytes"),
-            ProfilePayload(name="vpn", identifier="v", uuid="2", raw=b"vpn-bytes"),
+            ProfilePayload(name="wifi", identifier="w", uuid="1"),
+            ProfilePayload(name="vpn", identifier="v", uuid="2"),
         ],
         manifest_urls=["https://apps.example.com/a.plist"],
         device_configured=True,
@@ -95,8 +95,8 @@ def test_commands_in_nanocmds_order_and_device_configured_both_ways() -> None:
     commands, decision = plan_commands(plan, device_configured_allowed=True)
     assert decision == "sent"
     assert commands == [
-        (InstallProfile(payload=b"wifi-bytes"), "wifi"),
-        (InstallProfile(payload=b"vpn-bytes"), "vpn"),
+        (InstallProfile.from_store("wifi"), "wifi"),
+        (InstallProfile.from_store("vpn"), "vpn"),
         (
             InstallApplication(manifest_url="https://apps.example.com/a.plist", management_flags=1),
             "https://apps.example.com/a.plist",

@@ -16,7 +16,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from mdmflow.activities.models import LOAD_PAYLOAD_ACTIVITY
+from mdmflow.activities.models import REPORT_VIEW_ACTIVITY
 from mdmflow.mdm.reports import CommandStatus
 from mdmflow.mdm.responses import SecurityInfoResponse
 from mdmflow.store.inventory import InventoryStore
@@ -158,7 +158,7 @@ async def test_security_info_of_another_workflow_updates_the_inventory(
             for e in await events(client.get_workflow_handle(handler_id))
             if e.HasField("activity_task_scheduled_event_attributes")
         ]
-        assert (LOAD_PAYLOAD_ACTIVITY in loaded) is (inline_result_bytes == 1)
+        assert (REPORT_VIEW_ACTIVITY in loaded) is (inline_result_bytes == 1)
 
 
 @pytest.mark.parametrize(

@@ -72,18 +72,19 @@ def test_plan_follows_nanocmds_rules() -> None:
     assert plan.to_install == ["stale", "missing"]
 
 
-def test_commands_carry_the_stored_bytes_and_identifier() -> None:
+def test_commands_name_the_stored_profiles_and_carry_the_identifier() -> None:
     plan = plan_changes(parse_profile_context(CONTEXT), STORED, DEVICE)
     payloads = {
-        "stale": STORED["stale"].model_copy(update={"raw": b"stale-bytes"}),
-        "missing": STORED["missing"].model_copy(update={"raw": b"missing-bytes", "uuid": "v3"}),
+        "stale": STORED["stale"],
+        "missing": STORED["missing"].model_copy(update={"uuid": "v3"}),
     }
     commands = plan_commands(plan, payloads)
     assert [command for _, command in commands] == [
-        InstallProfile(payload=b"stale-bytes"),
-        InstallProfile(payload=b"missing-bytes"),
+        InstallProfile.from_store("stale"),
+        InstallProfile.from_store("missing"),
         RemoveProfile(identifier="com.example.gone"),
     ]
+    assert all(not c.payload for _, c in commands if isinstance(c, InstallProfile))
     assert commands[1][0].uuid == "v3"  # replaced since the plan: the sent version is reported
 
 

@@ -18,6 +18,11 @@ def now() -> float:
     return time.perf_counter()
 
 
+def wall() -> float:
+    """Wall-clock seconds, for marks compared with the server's close times (same machine)."""
+    return time.time()
+
+
 def peak_rss_mb() -> float:
     """Peak RSS of this process so far (it only grows: later scenarios include earlier ones)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -52,6 +57,8 @@ class RoundsResult:
     failures: int = 0
     peak_rss_mb: float = 0.0
     core: CoreLoad = field(default_factory=CoreLoad)
+    devices: int = 0
+    """Workflows (devices) running at once."""
 
     @property
     def rounds_per_s(self) -> float:
@@ -61,6 +68,7 @@ class RoundsResult:
         """Two runs of the same scenario as one (interleaved runs share the machine's noise)."""
         return RoundsResult(
             name=self.name,
+            devices=self.devices,
             rounds=self.rounds + other.rounds,
             seconds=self.seconds + other.seconds,
             latencies=self.latencies + other.latencies,
@@ -96,3 +104,78 @@ class FleetResult:
     @property
     def starts_per_s(self) -> float:
         return self.workflows / self.start_seconds if self.start_seconds > 0 else 0.0
+
+
+@dataclass
+class LatencyResult:
+    """One device's sequential steps: from its answer leaving to the next step's arrival."""
+
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    failures: int = 0
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(self.latencies, 50) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.latencies, 99) * 1000
+
+
+@dataclass
+class ParkedResult:
+    """Workflows left waiting for a device that never answers, and what they hold.
+
+    Deltas from a reading just before the starts to one after all of them parked and the
+    processes went quiet; the worker and the server are separate processes, so each RSS is
+    its own.
+    """
+
+    name: str
+    workflows: int
+    park_seconds: float
+    server_rss_delta: int
+    worker_rss_delta: int
+    db_delta: int
+    settled: bool = True
+
+    def _per(self, delta: int) -> float:
+        return delta / self.workflows / 1024 if self.workflows else 0.0
+
+    @property
+    def server_kib(self) -> float:
+        return self._per(self.server_rss_delta)
+
+    @property
+    def worker_kib(self) -> float:
+        return self._per(self.worker_rss_delta)
+
+    @property
+    def db_kib(self) -> float:
+        return self._per(self.db_delta)
+
+
+@dataclass
+class CpuResult:
+    """A fixed number of rounds with every part in its own process: CPU seconds by process."""
+
+    name: str
+    rounds: int
+    seconds: float
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds (user + system) spent during the rounds, by process role."""
+    failures: int = 0
+    settled: bool = True
+
+    @property
+    def rounds_per_s(self) -> float:
+        return self.rounds / self.seconds if self.seconds > 0 else 0.0
+
+    def ms_per_round(self, role: str) -> float | None:
+        if role not in self.cpu or not self.rounds:
+            return None
+        return self.cpu[role] / self.rounds * 1000
+
+    def total_ms_per_round(self, roles: tuple[str, ...]) -> float:
+        return sum(self.ms_per_round(r) or 0.0 for r in roles)

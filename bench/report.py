@@ -1,136 +1,441 @@
-"""Print a bench run: a table per kind of scenario, then the ratios that matter.
+"""Print a bench run: a table per scenario, then the RATIO block the issue's "Done when" names.
 
-The ratios are the result; the absolute numbers only say how busy the machine was.
+The ratios are the result; the absolute numbers only say how busy the machine was. Each
+target ratio is printed next to its target with PASS or FAIL, as measured; ratios without a
+target follow as context. A scenario that did not run shows as "not run", never as a pass.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.measure import CoreLoad, FleetResult, RoundsResult
-from bench.run import BenchResults
+from bench.cpu import OURS, ROLES
+from bench.measure import (
+    CoreLoad,
+    CpuResult,
+    FleetResult,
+    LatencyResult,
+    ParkedResult,
+    RoundsResult,
+)
+from bench.run import INTAKE_PAIRS, BenchResults
 
 
-def _rounds(results: BenchResults, name: str) -> RoundsResult:
-    return next(r for r in results.rounds if r.name == name)
+@dataclass(frozen=True)
+class Check:
+    """One "Done when" condition: a measured value against its target."""
+
+    label: str
+    value: float | None
+    """None: the scenario did not run, or a denominator was not positive."""
+    op: str
+    """``>=``, ``<=`` or ``==``."""
+    target: float
+
+    @property
+    def passed(self) -> bool | None:
+        if self.value is None:
+            return None
+        if self.op == ">=":
+            return self.value >= self.target
+        if self.op == "<=":
+            return self.value <= self.target
+        return self.value == self.target
+
+    @property
+    def verdict(self) -> str:
+        return {True: "PASS", False: "FAIL", None: "n/a"}[self.passed]
 
 
-def _fleet(results: BenchResults, name: str) -> FleetResult:
-    return next(f for f in results.fleets if f.name == name)
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+def _find(items: list[Any], name: str, **fields: Any) -> Any | None:
+    for item in items:
+        if item.name == name and all(getattr(item, k) == v for k, v in fields.items()):
+            return item
+    return None
+
+
+def _rate(item: RoundsResult | None) -> float | None:
+    return item.rounds_per_s if item is not None else None
+
+
+def _fleet_starts(results: BenchResults, name: str) -> float | None:
+    fleet = _find(results.fleets, name)
+    return fleet.starts_per_s if fleet is not None else None
+
+
+def _parked(results: BenchResults, name: str, what: str) -> float | None:
+    parked = _find(results.parked, name)
+    return float(getattr(parked, what)) if parked is not None else None
+
+
+def _p(results: BenchResults, name: str, what: str) -> float | None:
+    latency = _find(results.latency, name)
+    return float(getattr(latency, what)) if latency is not None else None
+
+
+def checks(results: BenchResults) -> list[Check]:
+    """Every ratio the issue's "Done when" names, with its target."""
+    cfg = results.config
+    found = [
+        Check(
+            f"(a) K-step rounds/s mdmflow/bare @{n}",
+            _ratio(
+                _rate(_find(results.steps, "mdmflow", devices=n)),
+                _rate(_find(results.steps, "bare", devices=n)),
+            ),
+            ">=",
+            0.8,
+        )
+        for n in cfg.step_devices
+    ]
+    restart = _ratio(
+        _rate(_find(results.restart, "mdmflow")), _rate(_find(results.restart, "bare-restart"))
+    )
+    found.append(Check("(b) start-step-complete rounds/s mdmflow/bare", restart, ">=", 0.8))
+    found.append(
+        Check(
+            "(c) fleet starts/s mdmflow/bare",
+            _ratio(_fleet_starts(results, "mdmflow"), _fleet_starts(results, "bare")),
+            ">=",
+            0.9,
+        )
+    )
+    fleet = _find(results.fleets, "mdmflow")
+    slow = float(fleet.core.slow_tasks) if fleet is not None else None
+    found.append(Check("(c) mdmflow workflow tasks over 5 s in the fleet", slow, "==", 0))
+    for what, label in (("worker_kib", "worker"), ("server_kib", "server")):
+        found.append(
+            Check(
+                f"(d) {label} memory per parked mdmflow/bare",
+                _ratio(_parked(results, "mdmflow", what), _parked(results, "bare", what)),
+                "<=",
+                1.3,
+            )
+        )
+    found.append(
+        Check(
+            "(e) p99 webhook->enqueue / signal->activity",
+            _ratio(_p(results, "mdmflow", "p99_ms"), _p(results, "bare", "p99_ms")),
+            "<=",
+            1.5,
+        )
+    )
+    return found
+
+
+def context(results: BenchResults) -> list[tuple[str, float | None, str]]:
+    """Ratios without a target that say where the time and memory go."""
+    fleet_done = _ratio(
+        _find_attr(results.fleets, "mdmflow", "complete_seconds"),
+        _find_attr(results.fleets, "bare", "complete_seconds"),
+    )
+    cpu_mdm, cpu_bare = _find(results.cpu, "mdmflow"), _find(results.cpu, "bare")
+    return [
+        ("(c) fleet time to all done mdmflow/bare", fleet_done, ">1 = slower"),
+        (
+            "(d) SQLite per parked mdmflow/bare",
+            _ratio(_parked(results, "mdmflow", "db_kib"), _parked(results, "bare", "db_kib")),
+            "",
+        ),
+        (
+            "(e) p50 webhook->enqueue / signal->activity",
+            _ratio(_p(results, "mdmflow", "p50_ms"), _p(results, "bare", "p50_ms")),
+            "",
+        ),
+        (
+            "(b) mdmflow / mdmflow-no-intake rounds/s",
+            _ratio(
+                _rate(_find(results.restart, "mdmflow")),
+                _rate(_find(results.restart, "mdmflow-no-intake")),
+            ),
+            "what the durable intake costs",
+        ),
+        (
+            "cpu ms/round server+worker+bridge mdmflow/bare",
+            _ratio(
+                cpu_mdm.total_ms_per_round(OURS) if cpu_mdm else None,
+                cpu_bare.total_ms_per_round(OURS) if cpu_bare else None,
+            ),
+            ">1 = more CPU",
+        ),
+        (
+            "cpu rounds/s (separate processes) mdmflow/bare",
+            _ratio(
+                cpu_mdm.rounds_per_s if cpu_mdm else None,
+                cpu_bare.rounds_per_s if cpu_bare else None,
+            ),
+            "",
+        ),
+    ]
+
+
+def _find_attr(items: list[Any], name: str, attr: str) -> float | None:
+    item = _find(items, name)
+    return float(getattr(item, attr)) if item is not None else None
+
+
+# -- text ------------------------------------------------------------------------------------
 
 
 def _core(core: CoreLoad) -> str:
     return f"{core.slow_tasks}/{core.lost_tasks}"
 
 
-def _ratio(numerator: float, denominator: float) -> float:
-    return numerator / denominator if denominator > 0 else 0.0
+def _num(value: float | None, fmt: str = ".2f") -> str:
+    return "n/a" if value is None else format(value, fmt)
 
 
-def ratios(results: BenchResults) -> dict[str, float]:
-    """Higher is better for the rate ratios; the completion-time ratio is a slowdown."""
-    base, mdm = _rounds(results, "baseline"), _rounds(results, "mdmflow")
-    restart = _rounds(results, "baseline-restart")
-    fleet_base, fleet_mdm = _fleet(results, "fleet-baseline"), _fleet(results, "fleet-mdmflow")
-    no_intake = _rounds(results, "mdmflow-no-intake")
+def _steps_table(results: BenchResults) -> list[str]:
+    k = results.config.steps
+    lines = [
+        f"(a) {k} steps in ONE workflow per device vs the bare {k}-step loop",
+        f"{'devices':>8}  {'side':<10}{'rounds':>8}{'s':>9}{'rounds/s':>10}{'failed':>8}"
+        f"{'slow/lost WFT':>15}",
+    ]
+    for r in results.steps:
+        lines.append(
+            f"{r.devices:>8}  {r.name:<10}{r.rounds:>8}{r.seconds:>9.2f}{r.rounds_per_s:>10.1f}"
+            f"{r.failures:>8}{_core(r.core):>15}"
+        )
+    lines.append(
+        "a round = one step (enqueue/activity + answer/signal); s = first start to last close"
+    )
+    return lines
+
+
+def _restart_table(results: BenchResults) -> list[str]:
+    cfg = results.config
+    lines = [
+        f"(b) start -> step -> complete, {cfg.devices} devices x {cfg.rounds} runs back to back",
+        f"{'scenario':<19}{'rounds':>7}{'s':>8}{'rounds/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
+        f"{'peak RSS MB':>13}{'failed':>8}{'slow/lost WFT':>15}",
+    ]
+    for r in results.restart:
+        lines.append(
+            f"{r.name:<19}{r.rounds:>7}{r.seconds:>8.2f}{r.rounds_per_s:>10.1f}"
+            f"{r.p50_ms:>9.0f}{r.p95_ms:>9.0f}{r.peak_rss_mb:>13.0f}{r.failures:>8}"
+            f"{_core(r.core):>15}"
+        )
+    lines += [
+        "a round = start call to result. mdmflow-no-intake: the same bridge with an intake that",
+        f"commits nothing (bench only); it and mdmflow ran interleaved, {INTAKE_PAIRS} times each.",
+        "peak RSS is the bench process's peak so far (getrusage), earlier scenarios included.",
+    ]
+    return lines
+
+
+def _fleet_table(results: BenchResults) -> list[str]:
+    lines = [
+        f"(c) fleet start of {results.config.fleet}",
+        f"{'side':<10}{'wfs':>7}{'start s':>9}{'starts/s':>10}{'all done s':>12}"
+        f"{'peak RSS MB':>13}{'failed':>8}{'slow/lost WFT':>15}",
+    ]
+    for f in results.fleets:
+        lines.append(
+            f"{f.name:<10}{f.workflows:>7}{f.start_seconds:>9.2f}{f.starts_per_s:>10.1f}"
+            f"{f.complete_seconds:>12.2f}{f.peak_rss_mb:>13.0f}{f.failures:>8}"
+            f"{_core(f.core):>15}"
+        )
+    lines.append("start s: until every start was accepted; all done s: until the last closed")
+    return lines
+
+
+def _parked_table(results: BenchResults) -> list[str]:
+    lines = [
+        f"(d) memory per parked device, {results.config.parked} parked "
+        "(worker and server each a separate process, fresh server per side)",
+        f"{'side':<10}{'parked':>8}{'park s':>9}{'server KiB':>12}{'worker KiB':>12}"
+        f"{'SQLite KiB':>12}  quiet",
+    ]
+    for p in results.parked:
+        lines.append(
+            f"{p.name:<10}{p.workflows:>8}{p.park_seconds:>9.1f}{p.server_kib:>12.1f}"
+            f"{p.worker_kib:>12.1f}{p.db_kib:>12.1f}  {'yes' if p.settled else 'NO'}"
+        )
+    lines += [
+        "KiB per parked workflow: RSS growth of the Temporal server and of the worker process,",
+        "and growth of Temporal's SQLite file + WAL, from before the starts to after all parked.",
+        "mdmflow: devinfolog on unenrolled devices (enqueue taken, push fails, no answer);",
+        "bare: a one-round workflow whose step ran, waiting on a signal that never comes.",
+    ]
+    return lines
+
+
+def _latency_table(results: BenchResults) -> list[str]:
+    cfg = results.config
+    lines = [
+        f"(e) latency at N=1: {cfg.latency_runs} runs of {cfg.latency_steps} sequential steps",
+        f"{'side':<10}{'samples':>8}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}",
+    ]
+    for r in results.latency:
+        lines.append(
+            f"{r.name:<10}{len(r.latencies):>8}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.failures:>8}"
+        )
+    lines.append(
+        "mdmflow: the device starts posting its report -> the next enqueue reaches the MDM "
+        "server; bare: signal call -> next activity starts"
+    )
+    return lines
+
+
+def _cpu_table(results: BenchResults) -> list[str]:
+    cfg = results.config
+    lines = [
+        f"CPU per round by process: {cfg.cpu_devices} devices x {cfg.cpu_rounds} runs of "
+        "start -> step -> complete, every part its own process, fresh server per side",
+        f"{'side':<10}{'rounds':>7}{'s':>7}{'rounds/s':>9}   ms CPU per round: "
+        + "".join(f"{role:>10}" for role in ROLES)
+        + f"{'ours':>8}{'all':>8}",
+    ]
+    for c in results.cpu:
+        cells = "".join(f"{_num(c.ms_per_round(role), '.1f'):>10}" for role in ROLES)
+        ours = c.total_ms_per_round(OURS)
+        total = c.total_ms_per_round(ROLES)
+        flag = "" if c.settled else "  (not quiet at the end)"
+        lines.append(
+            f"{c.name:<10}{c.rounds:>7}{c.seconds:>7.1f}{c.rounds_per_s:>9.1f}"
+            f"{'':19}{cells}{ours:>8.1f}{total:>8.1f}{flag}"
+        )
+    lines += [
+        "ours = server + worker + bridge (what an operator runs); simulator = the simulated",
+        "devices' own cost; driver = this process (starts, results; the bare side's signals).",
+    ]
+    return lines
+
+
+def as_text(results: BenchResults) -> str:
+    cfg = results.config
+    lines = [
+        f"mdmflow bench: Temporal dev server on SQLite (WAL); app database {results.database}; "
+        f"scenarios {', '.join(sorted(cfg.only))}",
+    ]
+    tables = [
+        (results.latency, _latency_table),
+        (results.steps, _steps_table),
+        (results.restart, _restart_table),
+        (results.fleets, _fleet_table),
+        (results.parked, _parked_table),
+        (results.cpu, _cpu_table),
+    ]
+    for rows, table in tables:
+        if rows:
+            lines += ["", *table(results)]
+    lines += ["", f"RATIO {'':<48}{'measured':>9}  {'target':<8}"]
+    for check in checks(results):
+        target = f"{check.op} {check.target:g}".replace(">=", "≥").replace("<=", "≤")
+        value = _num(check.value, ".0f" if check.op == "==" else ".2f")
+        lines.append(f"      {check.label:<48}{value:>9}  {target:<8}{check.verdict}")
+    for label, ratio, note in context(results):
+        lines.append(f"      {label:<48}{_num(ratio):>9}  {note}")
+    lines += [
+        "",
+        "slow/lost WFT: workflow tasks over 5 s / timed out and redone (worker overloaded).",
+        "time by scenario: "
+        + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results.seconds.items()),
+    ]
+    return "\n".join(lines)
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+
+def _rounds_json(r: RoundsResult) -> dict[str, Any]:
     return {
-        "mdmflow_vs_baseline": _ratio(mdm.rounds_per_s, base.rounds_per_s),
-        "intake_vs_no_intake": _ratio(mdm.rounds_per_s, no_intake.rounds_per_s),
-        "mdmflow_vs_baseline_restart": _ratio(mdm.rounds_per_s, restart.rounds_per_s),
-        "fleet_starts_vs_bare": _ratio(fleet_mdm.starts_per_s, fleet_base.starts_per_s),
-        "fleet_completion_time_vs_bare": _ratio(
-            fleet_mdm.complete_seconds, fleet_base.complete_seconds
-        ),
+        "name": r.name,
+        "devices": r.devices,
+        "rounds": r.rounds,
+        "seconds": round(r.seconds, 3),
+        "rounds_per_s": round(r.rounds_per_s, 2),
+        "p50_ms": round(r.p50_ms, 1),
+        "p95_ms": round(r.p95_ms, 1),
+        "peak_rss_mb": round(r.peak_rss_mb, 1),
+        "failures": r.failures,
+        "slow_workflow_tasks": r.core.slow_tasks,
+        "lost_workflow_tasks": r.core.lost_tasks,
+    }
+
+
+def _fleet_json(f: FleetResult) -> dict[str, Any]:
+    return {
+        "name": f.name,
+        "workflows": f.workflows,
+        "start_seconds": round(f.start_seconds, 3),
+        "starts_per_s": round(f.starts_per_s, 2),
+        "complete_seconds": round(f.complete_seconds, 3),
+        "peak_rss_mb": round(f.peak_rss_mb, 1),
+        "failures": f.failures,
+        "slow_workflow_tasks": f.core.slow_tasks,
+        "lost_workflow_tasks": f.core.lost_tasks,
+    }
+
+
+def _parked_json(p: ParkedResult) -> dict[str, Any]:
+    return {
+        **asdict(p),
+        "park_seconds": round(p.park_seconds, 2),
+        "server_kib_per_workflow": round(p.server_kib, 2),
+        "worker_kib_per_workflow": round(p.worker_kib, 2),
+        "sqlite_kib_per_workflow": round(p.db_kib, 2),
+    }
+
+
+def _latency_json(r: LatencyResult) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "samples": len(r.latencies),
+        "p50_ms": round(r.p50_ms, 2),
+        "p99_ms": round(r.p99_ms, 2),
+        "failures": r.failures,
+    }
+
+
+def _cpu_json(c: CpuResult) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "rounds": c.rounds,
+        "seconds": round(c.seconds, 3),
+        "rounds_per_s": round(c.rounds_per_s, 2),
+        "cpu_seconds": {role: round(s, 3) for role, s in c.cpu.items()},
+        "cpu_ms_per_round": {
+            role: round(ms, 2) for role in c.cpu if (ms := c.ms_per_round(role)) is not None
+        },
+        "failures": c.failures,
+        "settled": c.settled,
     }
 
 
 def as_json(results: BenchResults) -> str:
     cfg = results.config
     data: dict[str, Any] = {
-        "config": {
-            "devices": cfg.devices,
-            "rounds": cfg.rounds,
-            "fleet": cfg.fleet,
-            "app_database": results.database,
+        "config": {**asdict(cfg), "only": sorted(cfg.only), "app_database": results.database},
+        "steps": [_rounds_json(r) for r in results.steps],
+        "restart": [_rounds_json(r) for r in results.restart],
+        "fleet": [_fleet_json(f) for f in results.fleets],
+        "parked": [_parked_json(p) for p in results.parked],
+        "latency": [_latency_json(r) for r in results.latency],
+        "cpu": [_cpu_json(c) for c in results.cpu],
+        "checks": [
+            {
+                "label": c.label,
+                "value": None if c.value is None else round(c.value, 3),
+                "op": c.op,
+                "target": c.target,
+                "passed": c.passed,
+            }
+            for c in checks(results)
+        ],
+        "context": {
+            label: None if value is None else round(value, 3)
+            for label, value, _note in context(results)
         },
-        "rounds": [
-            {
-                "name": r.name,
-                "rounds": r.rounds,
-                "seconds": round(r.seconds, 3),
-                "rounds_per_s": round(r.rounds_per_s, 2),
-                "p50_ms": round(r.p50_ms, 1),
-                "p95_ms": round(r.p95_ms, 1),
-                "peak_rss_mb": round(r.peak_rss_mb, 1),
-                "failures": r.failures,
-                "slow_workflow_tasks": r.core.slow_tasks,
-                "lost_workflow_tasks": r.core.lost_tasks,
-            }
-            for r in results.rounds
-        ],
-        "fleet": [
-            {
-                "name": f.name,
-                "workflows": f.workflows,
-                "start_seconds": round(f.start_seconds, 3),
-                "starts_per_s": round(f.starts_per_s, 2),
-                "complete_seconds": round(f.complete_seconds, 3),
-                "peak_rss_mb": round(f.peak_rss_mb, 1),
-                "failures": f.failures,
-                "slow_workflow_tasks": f.core.slow_tasks,
-                "lost_workflow_tasks": f.core.lost_tasks,
-            }
-            for f in results.fleets
-        ],
-        "ratios": {k: round(v, 3) for k, v in ratios(results).items()},
+        "scenario_seconds": {k: round(v, 1) for k, v in results.seconds.items()},
     }
     return json.dumps(data, indent=2)
-
-
-def as_text(results: BenchResults) -> str:
-    cfg = results.config
-    lines = [
-        f"mdmflow bench: {cfg.devices} devices x {cfg.rounds} rounds, fleet {cfg.fleet}; "
-        f"Temporal dev server on SQLite (WAL); app database {results.database}",
-        "",
-        f"{'scenario':<18}{'rounds':>7}{'s':>8}{'rounds/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
-        f"{'peak RSS MB':>13}{'failed':>8}{'slow/lost WFT':>15}",
-    ]
-    for r in results.rounds:
-        lines.append(
-            f"{r.name:<18}{r.rounds:>7}{r.seconds:>8.2f}{r.rounds_per_s:>10.1f}"
-            f"{r.p50_ms:>9.0f}{r.p95_ms:>9.0f}{r.peak_rss_mb:>13.0f}{r.failures:>8}"
-            f"{_core(r.core):>15}"
-        )
-    lines += [
-        "",
-        f"{'fleet start':<18}{'wfs':>7}{'start s':>9}{'starts/s':>10}{'all done s':>12}"
-        f"{'peak RSS MB':>13}{'failed':>8}{'slow/lost WFT':>15}",
-    ]
-    for f in results.fleets:
-        lines.append(
-            f"{f.name:<18}{f.workflows:>7}{f.start_seconds:>9.2f}{f.starts_per_s:>10.1f}"
-            f"{f.complete_seconds:>12.2f}{f.peak_rss_mb:>13.0f}{f.failures:>8}"
-            f"{_core(f.core):>15}"
-        )
-    rt = ratios(results)
-    lines += [
-        "",
-        f"RATIO mdmflow / baseline rounds/s:          {rt['mdmflow_vs_baseline']:.2f}",
-        f"      mdmflow / baseline-restart rounds/s:  {rt['mdmflow_vs_baseline_restart']:.2f}"
-        "  (same start-step-complete shape)",
-        f"      mdmflow / mdmflow-no-intake rounds/s: {rt['intake_vs_no_intake']:.2f}"
-        "  (what the durable intake costs)",
-        f"      fleet starts/s mdmflow / bare:        {rt['fleet_starts_vs_bare']:.2f}",
-        f"      fleet time to all done mdmflow / bare: {rt['fleet_completion_time_vs_bare']:.2f}"
-        "  (>1 = slower)",
-        "",
-        "baseline: one workflow per device, a round = step activity to next step activity;",
-        "restart and mdmflow: one run per round, a round = start call to result.",
-        "mdmflow-no-intake: the same bridge with an intake that commits nothing (bench only);",
-        "mdmflow and it run interleaved, twice each, and are summed.",
-        "peak RSS is the process peak so far (getrusage), so it includes earlier scenarios.",
-        "slow/lost WFT: workflow tasks over 5 s / timed out and redone (worker overloaded).",
-    ]
-    return "\n".join(lines)

@@ -1,24 +1,40 @@
-"""One bench run: one dev server, both paths warmed up, then every scenario in turn.
+"""One bench run: every scenario in turn, bare Temporal and mdmflow side by side in each.
 
-The baseline worker and the mdmflow stack (worker, bridge, simulator) are up for the whole
-run, so both sides always share the machine with the same idle pollers.
+First the in-process part: one dev server, the bare worker and mdmflow's stack (worker,
+bridge, simulator) up for its whole duration, so both sides always share the machine with the
+same idle pollers; (e) runs first, while nothing else has happened yet. Then, with those
+stopped, the per-process part: CPU accounting and parked memory, each side on a fresh server
+with its parts as separate processes. Progress goes to stderr; stdout stays the report.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 import tempfile
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from bench.baseline import Baseline, running_baseline
+from bench.config import BenchConfig
 from bench.corelog import LOST_TASK, SLOW_TASK, CoreWarnings, install_core_warnings
+from bench.cpu import bare_cpu, mdmflow_cpu
+from bench.latency import mdmflow_latency
 from bench.mdmflow_path import MDMFlowPath
-from bench.measure import CoreLoad, FleetResult, RoundsResult
+from bench.measure import (
+    CoreLoad,
+    CpuResult,
+    FleetResult,
+    LatencyResult,
+    ParkedResult,
+    RoundsResult,
+)
 from bench.no_intake import UnrecordedIntakeStore
+from bench.parked import bare_parked, mdmflow_parked
 from bench.server import dev_server
 from bench.stack import bench_settings, running_mdmflow
 
@@ -27,62 +43,131 @@ INTAKE_PAIRS = 2
 R = TypeVar("R", RoundsResult, FleetResult)
 
 
-@dataclass(frozen=True)
-class BenchConfig:
-    devices: int
-    rounds: int
-    fleet: int
-    database_url: str = ""
-    """The app database (routes); empty: SQLite in the run's temp dir."""
-
-
 @dataclass
 class BenchResults:
     config: BenchConfig
     database: str
-    rounds: list[RoundsResult] = field(default_factory=list)
+    steps: list[RoundsResult] = field(default_factory=list)
+    """(a) ``bare`` and ``mdmflow`` at each device count."""
+    restart: list[RoundsResult] = field(default_factory=list)
+    """(b) ``bare-restart``, ``mdmflow`` and ``mdmflow-no-intake``."""
     fleets: list[FleetResult] = field(default_factory=list)
+    parked: list[ParkedResult] = field(default_factory=list)
+    latency: list[LatencyResult] = field(default_factory=list)
+    cpu: list[CpuResult] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time each scenario took, both sides."""
+
+
+class _Progress:
+    """One line per scenario on stderr, so a 15-minute run shows it is alive."""
+
+    def __init__(self, results: BenchResults) -> None:
+        self._results = results
+        self._begin = time.monotonic()
+
+    @contextlib.contextmanager
+    def scenario(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        print(f"[{started - self._begin:6.0f} s] {name} ...", file=sys.stderr, flush=True)
+        yield
+        self._results.seconds[name] = time.monotonic() - started
 
 
 async def run_bench(config: BenchConfig) -> BenchResults:
     warnings = install_core_warnings()
     with tempfile.TemporaryDirectory(prefix="mdmflow-bench-") as tmp:
-        data_dir = Path(tmp)
-        database_url = config.database_url or f"sqlite+aiosqlite:///{data_dir / 'mdmflow.db'}"
+        run_dir = Path(tmp)
+        database_url = config.database_url or f"sqlite+aiosqlite:///{run_dir / 'mdmflow.db'}"
         results = BenchResults(config, database_url.partition(":")[0])
-        async with contextlib.AsyncExitStack() as stack:
-            bare = await stack.enter_async_context(dev_server(data_dir))
-            baseline = await stack.enter_async_context(running_baseline(bare))
-            mdm = await stack.enter_async_context(
-                running_mdmflow(
-                    bench_settings(bare, data_dir, database_url),
-                    devices=max(config.devices, config.fleet),
+        progress = _Progress(results)
+        if config.in_process:
+            await _in_process(config, results, progress, warnings, run_dir, database_url)
+        if config.runs("cpu"):
+            n, r = config.cpu_devices, config.cpu_rounds
+            with progress.scenario("cpu: bare, separate processes"):
+                results.cpu.append(await bare_cpu(run_dir / "cpu-bare", n, r))
+            with progress.scenario("cpu: mdmflow, separate processes"):
+                mdmflow = mdmflow_cpu(run_dir / "cpu-mdmflow", n, r, config.database_url)
+                results.cpu.append(await mdmflow)
+        if config.runs("d"):
+            with progress.scenario(f"(d) {config.parked} parked: bare"):
+                results.parked.append(await bare_parked(run_dir / "parked-bare", config.parked))
+            with progress.scenario(f"(d) {config.parked} parked: mdmflow"):
+                results.parked.append(
+                    await mdmflow_parked(
+                        run_dir / "parked-mdmflow", config.parked, config.database_url
+                    )
                 )
-            )
-            unrecorded = await stack.enter_async_context(
-                running_mdmflow(
-                    bench_settings(bare, data_dir, database_url),
+        return results
+
+
+async def _in_process(
+    config: BenchConfig,
+    results: BenchResults,
+    progress: _Progress,
+    warnings: CoreWarnings,
+    run_dir: Path,
+    database_url: str,
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        server = await stack.enter_async_context(dev_server(run_dir / "temporal"))
+        baseline = await stack.enter_async_context(running_baseline(server.client))
+        settings = bench_settings(server.address, run_dir, database_url)
+        mdm = await stack.enter_async_context(
+            running_mdmflow(settings, devices=config.simulated_devices)
+        )
+        path = MDMFlowPath.of(mdm)
+        with progress.scenario("warm-up"):
+            await _warm_up(baseline, path)
+        if config.runs("e"):
+            runs, steps = config.latency_runs, config.latency_steps
+            with progress.scenario("(e) latency at N=1"):
+                results.latency.append(await baseline.latency(runs, steps))
+                results.latency.append(await mdmflow_latency(mdm, runs, steps))
+        if config.runs("a"):
+            for n in config.step_devices:
+                with progress.scenario(f"(a) {config.steps} steps in one workflow, {n} devices"):
+                    bare = baseline.k_steps(n, config.steps)
+                    results.steps.append(await _counted(warnings, bare))
+                    ours = path.k_steps(n, config.steps)
+                    results.steps.append(await _counted(warnings, ours))
+        if config.runs("b"):
+            with progress.scenario("(b) start -> step -> complete"):
+                no_intake_stack = running_mdmflow(
+                    bench_settings(server.address, run_dir, database_url),
                     devices=config.devices,
                     intake_store=UnrecordedIntakeStore,
                 )
-            )
-            path = MDMFlowPath(mdm)
-            no_intake = MDMFlowPath(unrecorded, "mdmflow-no-intake")
-            await _warm_up(baseline, path)
-            await no_intake.device_rounds(WARMUP_WORKFLOWS, 2)
-            n, r = config.devices, config.rounds
-            results.rounds.append(await _counted(warnings, baseline.step_rounds(n, r)))
-            # Interleaved, so both halves of the intake comparison share the machine's moods.
-            with_intake, without = [], []
-            for _ in range(INTAKE_PAIRS):
-                with_intake.append(await _counted(warnings, path.device_rounds(n, r)))
-                without.append(await _counted(warnings, no_intake.device_rounds(n, r)))
-            results.rounds.append(functools.reduce(RoundsResult.merged, with_intake))
-            results.rounds.append(functools.reduce(RoundsResult.merged, without))
-            results.rounds.append(await _counted(warnings, baseline.restarted(n, r)))
-            results.fleets.append(await _counted(warnings, baseline.fleet(config.fleet)))
-            results.fleets.append(await _counted(warnings, path.fleet(config.fleet)))
-        return results
+                no_intake = MDMFlowPath.of(
+                    await stack.enter_async_context(no_intake_stack), "mdmflow-no-intake"
+                )
+                await _restarts(config, results, warnings, baseline, path, no_intake)
+        if config.runs("c"):
+            with progress.scenario(f"(c) fleet start of {config.fleet}"):
+                results.fleets.append(await _counted(warnings, baseline.fleet(config.fleet)))
+                results.fleets.append(await _counted(warnings, path.fleet(config.fleet)))
+
+
+async def _restarts(
+    config: BenchConfig,
+    results: BenchResults,
+    warnings: CoreWarnings,
+    baseline: Baseline,
+    path: MDMFlowPath,
+    no_intake: MDMFlowPath,
+) -> None:
+    """(b), and mdmflow with and without its durable intake (issue 8), interleaved so both
+    halves of that comparison share the machine's moods."""
+    await no_intake.device_rounds(WARMUP_WORKFLOWS, 2)
+    n, r = config.devices, config.rounds
+    results.restart.append(await _counted(warnings, baseline.restarted(n, r)))
+    with_intake, without = [], []
+    for _ in range(INTAKE_PAIRS):
+        with_intake.append(await _counted(warnings, path.device_rounds(n, r)))
+        without.append(await _counted(warnings, no_intake.device_rounds(n, r)))
+    results.restart.append(functools.reduce(RoundsResult.merged, with_intake))
+    results.restart.append(functools.reduce(RoundsResult.merged, without))
 
 
 async def _counted(warnings: CoreWarnings, scenario: Awaitable[R]) -> R:
@@ -97,6 +182,7 @@ async def _counted(warnings: CoreWarnings, scenario: Awaitable[R]) -> R:
 async def _warm_up(baseline: Baseline, path: MDMFlowPath) -> None:
     """First runs pay imports, sandbox set-up and connection pools; keep that out of the
     numbers."""
-    await baseline.step_rounds(WARMUP_WORKFLOWS, 2)
     await baseline.restarted(WARMUP_WORKFLOWS, 1)
+    await baseline.k_steps(WARMUP_WORKFLOWS, 2)
     await path.device_rounds(WARMUP_WORKFLOWS, 2)
+    await path.k_steps(WARMUP_WORKFLOWS, 2)

@@ -6,36 +6,52 @@ our search attributes, no Web UI. Its output goes to a log file there, not to ou
 
 It yields a bare client (default converter, no interceptors) for the baseline; mdmflow's side
 builds its own with ``connect``, so what mdmflow adds on the client (converter, codec,
-tracing) counts as ours.
+tracing) counts as ours. It also yields the server's pid and database file, which the
+per-process scenarios read for its CPU time, its RSS and what a parked workflow costs on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.client import Client
 
+from bench.procs import free_port
 from mdmflow.starter.dev import temporal_binary
 from mdmflow.workflows import search
 
 BANNER = b"Temporal Server:"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
+DB_FILE = "temporal.db"
 
 
 class DevServerError(RuntimeError):
     """The dev server exited or stayed silent before it was up; its log says why."""
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+@dataclass(frozen=True)
+class DevServer:
+    client: Client
+    """Bare: default converter, no interceptors."""
+    pid: int
+    db_path: Path
+
+    @property
+    def address(self) -> str:
+        return self.client.service_client.config.target_host
+
+    def db_bytes(self) -> int:
+        """The database on disk: the file plus its write-ahead log (WAL keeps recent pages)."""
+        return sum(
+            path.stat().st_size
+            for path in (self.db_path, self.db_path.with_name(self.db_path.name + "-wal"))
+            if path.exists()
+        )
 
 
 def _args(data_dir: Path, port: int) -> list[str]:
@@ -49,7 +65,7 @@ def _args(data_dir: Path, port: int) -> list[str]:
         str(port),
         "--headless",
         "--db-filename",
-        str(data_dir / "temporal.db"),
+        str(data_dir / DB_FILE),
         "--sqlite-pragma",
         "journal_mode=wal",
         "--log-level",
@@ -72,10 +88,15 @@ async def _banner(proc: asyncio.subprocess.Process, log: Path) -> None:
                 out.write(line)
 
 
+def _make_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+
+
 @contextlib.asynccontextmanager
-async def dev_server(data_dir: Path) -> AsyncIterator[Client]:
-    """Serve Temporal on a free loopback port for the block; yields a bare client to it."""
-    port = _free_port()
+async def dev_server(data_dir: Path) -> AsyncIterator[DevServer]:
+    """Serve Temporal on a free loopback port for the block, its files in ``data_dir``."""
+    _make_dir(data_dir)
+    port = free_port()
     log = data_dir / "temporal.log"
     with log.open("ab") as errors:
         proc = await asyncio.create_subprocess_exec(
@@ -86,7 +107,8 @@ async def dev_server(data_dir: Path) -> AsyncIterator[Client]:
         await _banner(proc, log)
         assert proc.stdout is not None
         drain = asyncio.create_task(proc.stdout.read())
-        yield await Client.connect(f"127.0.0.1:{port}")
+        client = await Client.connect(f"127.0.0.1:{port}")
+        yield DevServer(client=client, pid=proc.pid, db_path=data_dir / DB_FILE)
     finally:
         if proc.returncode is None:
             proc.terminate()

@@ -2,7 +2,8 @@
 
 Bridge, simulator and worker talk over loopback HTTP exactly as ``mdmflow dev`` wires them,
 but without the test harness's extras (the tests' stack adds a start-recording interceptor and
-a drain at exit), so only production code sits on the measured path.
+a drain at exit), so only production code sits on the measured path. The worker also runs the
+bench-only ``bench.steps`` workflow (K steps in one run), registered as tests register theirs.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from bench.steps_workflow import BenchStepsWorkflow
+from bench.timed_simulator import TimedSimulator
 from mdmflow.bridge.server import running_bridge
 from mdmflow.config import Settings
 from mdmflow.crypto.keyring import new_key_entry
-from mdmflow.simulator import Simulator, SimulatorConfig, run_simulator
+from mdmflow.httpserver import serve_app
+from mdmflow.simulator import SimulatorConfig, create_app
 from mdmflow.store.database import Database
 from mdmflow.store.intake import IntakeStore
 from mdmflow.temporal_client import connect
@@ -30,14 +34,14 @@ from mdmflow.worker import build_worker, worker_activities
 class MDMStack:
     client: Client
     settings: Settings
-    sim: Simulator
+    sim: TimedSimulator
 
     @property
     def task_queue(self) -> str:
         return self.settings.task_queue
 
 
-def bench_settings(temporal: Client, data_dir: Path, database_url: str) -> Settings:
+def bench_settings(address: str, data_dir: Path, database_url: str) -> Settings:
     """Fresh secrets, a fresh task queue and every file in the run's temp dir."""
     return Settings(
         listen="127.0.0.1:0",
@@ -47,8 +51,8 @@ def bench_settings(temporal: Client, data_dir: Path, database_url: str) -> Setti
         data_dir=data_dir,
         database_url=database_url,
         task_queue=f"bench-mdmflow-{uuid.uuid4()}",
-        temporal_address=temporal.service_client.config.target_host,
-        temporal_namespace=temporal.namespace,
+        temporal_address=address,
+        temporal_namespace="default",
     )
 
 
@@ -62,8 +66,8 @@ async def running_mdmflow(
         bridge_url = await stack.enter_async_context(
             running_bridge(base, client, intake_store=intake_store)
         )
-        sim, sim_url = await stack.enter_async_context(
-            run_simulator(
+        sim = await stack.enter_async_context(
+            TimedSimulator(
                 SimulatorConfig(
                     api_key=base.enqueue_api_key,
                     webhook_url=f"{bridge_url}/webhook",
@@ -71,11 +75,14 @@ async def running_mdmflow(
                 )
             )
         )
+        sim_url = await stack.enter_async_context(serve_app(create_app(sim)))
         settings = base.model_copy(
             update={"enqueue_url": sim.enqueue_url(sim_url), "push_url": sim.push_url(sim_url)}
         )
         db = await Database.open(settings.resolved_database_url)
         stack.push_async_callback(db.close)
         activities = await stack.enter_async_context(worker_activities(settings, db))
-        await stack.enter_async_context(build_worker(client, settings, activities))
+        await stack.enter_async_context(
+            build_worker(client, settings, activities, extra_workflows=[BenchStepsWorkflow])
+        )
         yield MDMStack(client=client, settings=settings, sim=sim)

@@ -1,0 +1,73 @@
+"""What one bench run does: which scenarios, at which sizes (the issue's, or ``--quick``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+SCENARIOS = ("a", "b", "c", "d", "e", "cpu")
+"""(a) K steps in one workflow, (b) start → step → complete, (c) fleet start, (d) parked
+memory, (e) latency at N=1, and CPU seconds per round by process."""
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    steps: int = 5
+    """(a) K: steps per workflow."""
+    step_devices: tuple[int, ...] = (100, 1000)
+    """(a) devices at once, one comparison each."""
+    devices: int = 100
+    """(b) devices at once."""
+    rounds: int = 3
+    """(b) runs per device, back to back."""
+    fleet: int = 10_000
+    """(c) IDs in the fleet start."""
+    parked: int = 10_000
+    """(d) workflows parked."""
+    latency_runs: int = 4
+    latency_steps: int = 51
+    """(e) runs of K steps on one device; K-1 samples a run."""
+    cpu_devices: int = 50
+    cpu_rounds: int = 4
+    """CPU accounting: devices x runs each, as in (b), every part its own process."""
+    database_url: str = ""
+    """The app database (routes, intake); empty: SQLite in the run's temp dir."""
+    only: frozenset[str] = frozenset(SCENARIOS)
+
+    def runs(self, scenario: str) -> bool:
+        return scenario in self.only
+
+    @property
+    def in_process(self) -> bool:
+        """Whether the shared in-process stack is needed at all."""
+        return bool(self.only & {"a", "b", "c", "e"})
+
+    @property
+    def simulated_devices(self) -> int:
+        """Devices the in-process simulator needs for the scenarios that run."""
+        sizes = [1]
+        if self.runs("a"):
+            sizes += self.step_devices
+        if self.runs("b"):
+            sizes.append(self.devices)
+        if self.runs("c"):
+            sizes.append(self.fleet)
+        return max(sizes)
+
+
+FULL = BenchConfig()
+"""The issue's sizes: (a) at 100 and 1,000 devices, fleet and parked at 10,000."""
+
+QUICK = replace(
+    FULL,
+    steps=3,
+    step_devices=(20, 100),
+    devices=20,
+    rounds=2,
+    fleet=300,
+    parked=300,
+    latency_runs=2,
+    latency_steps=21,
+    cpu_devices=10,
+    cpu_rounds=3,
+)
+"""About two minutes on two cores: for iterating, not for the issue's figures."""

@@ -73,8 +73,8 @@ FALLBACKS: tuple[_Fallback, ...] = (
 """Every NanoCMD flag with an mdmflow meaning, and the setting it fills."""
 
 _STORAGE = (
-    "mdmflow keeps its state in MDMFLOW_DATABASE_URL; `mdmflow import nanocmd` reads "
-    "NanoCMD's storage once"
+    "mdmflow keeps its state in MDMFLOW_DATABASE_URL; only `mdmflow import nanocmd` reads "
+    "NanoCMD's storage, once"
 )
 IGNORED: Mapping[str, str] = {
     "NANOCMD_STORAGE": _STORAGE,

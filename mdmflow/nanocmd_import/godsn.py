@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 from sqlalchemy.engine import URL, make_url
 
-DRIVER = "mysql+aiomysql"
+DRIVER = "mysql+asyncmy"
 _NET_ADDR = re.compile(r"(?P<net>[A-Za-z0-9_]+)(?:\((?P<addr>.*)\))?")
 _DEFAULT_ADDR = {"tcp": "127.0.0.1:3306", "unix": "/tmp/mysql.sock"}
 
@@ -21,7 +21,7 @@ class DSNError(ValueError):
 
 
 def mysql_url(dsn: str) -> URL:
-    """The URL to connect to NanoCMD's MySQL database with (driver ``aiomysql``)."""
+    """The URL to connect to NanoCMD's MySQL database with (driver ``asyncmy``)."""
     text = dsn.strip()
     if not text:
         raise DSNError("the MySQL DSN is empty")

@@ -7,6 +7,6 @@ COPY mdmflow ./mdmflow
 COPY worker.py ./
 RUN pip install . && useradd --system --uid 10001 mdmflow
 USER mdmflow
-EXPOSE 9003
+EXPOSE 9003 9464
 ENTRYPOINT ["mdmflow"]
 CMD ["worker"]

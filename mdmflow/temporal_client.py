@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.runtime import Runtime
 
 from mdmflow.config import ConfigError, Settings
 from mdmflow.crypto.codec import data_converter
 
 
-async def connect(settings: Settings) -> Client:
-    """Connect with the encrypting pydantic converter and tracing; workers inherit both."""
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """Connect with the encrypting pydantic converter and tracing; workers inherit both, and
+    the ``runtime`` (the SDK's default when ``None``), which is where the SDK's metrics go."""
     converter = data_converter(settings.keyring())
     try:
         return await Client.connect(
@@ -22,6 +24,7 @@ async def connect(settings: Settings) -> Client:
             namespace=settings.temporal_namespace,
             data_converter=converter,
             interceptors=[TracingInterceptor()],
+            runtime=runtime,
         )
     except RuntimeError as exc:
         raise ConfigError(

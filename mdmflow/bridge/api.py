@@ -31,16 +31,25 @@ def v1_router(api_key: str) -> APIRouter:
     ) -> JSONResponse:
         """Start workflow ``name`` on every ``id``; one instance ID covers them all."""
         state: BridgeState = request.app.state.bridge
+        count = state.metrics.count_starts
         try:
             outcome = await start_workflows(
-                state.client, state.settings.task_queue, name, ids, context, checker=state.checker
+                state.client,
+                state.settings.task_queue,
+                name,
+                ids,
+                context,
+                checker=state.checker,
+                sealer=state.secrets,
             )
-        except UnknownWorkflowError as exc:
-            return error(400, str(exc))
-        except StartError as exc:
+        except (UnknownWorkflowError, StartError) as exc:
+            count(name, "refused", len({i.strip() for i in ids if i.strip()}))
             return error(400, str(exc))
         except AllAlreadyRunningError as exc:
+            count(name, "already_running", exc.running)
             return error(409, str(exc))
+        count(name, "started", len(outcome.started))
+        count(name, "already_running", len(outcome.already_running))
         return JSONResponse(outcome.model_dump())
 
     router.include_router(event_router())

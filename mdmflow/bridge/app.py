@@ -1,5 +1,5 @@
 """Build the bridge's ASGI app: ``/webhook``, ``/v1`` and ``/inventory`` (when an API key is
-set), ``/codec`` (the payload codec for the Web UI and CLI), ``/version``."""
+set), ``/codec`` (the payload codec for the Web UI and CLI), ``/metrics``, ``/version``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from mdmflow.bridge.errors import error
 from mdmflow.bridge.events import EventDispatcher
 from mdmflow.bridge.intake import Intake, IntakeTiming, IntakeUnavailableError
 from mdmflow.bridge.inventory_api import inventory_router
+from mdmflow.bridge.metrics_api import metrics_router
 from mdmflow.bridge.state import BridgeState
 from mdmflow.bridge.webhook import WebhookRejectedError, read_webhook
 from mdmflow.config import Settings
@@ -55,6 +56,7 @@ def create_app(
     app = FastAPI(title="mdmflow bridge", version=__version__, docs_url=None, redoc_url=None)
     subscriptions = SubscriptionStore(db)
     profiles, cmdplans = ProfileStore(db), CmdPlanStore(db)
+    secrets = InventorySecretStore(db, SecretBox(settings.keyring()))
     events = EventDispatcher(
         client,
         settings.task_queue,
@@ -62,6 +64,7 @@ def create_app(
         WorkflowStartStore(db),
         event_handlers,
         checker=RequirementChecker(profiles, cmdplans),
+        sealer=secrets,
     )
     app.state.bridge = BridgeState(
         settings=settings,
@@ -78,7 +81,7 @@ def create_app(
         ),
         profiles=profiles,
         cmdplans=cmdplans,
-        secrets=InventorySecretStore(db, SecretBox(settings.keyring())),
+        secrets=secrets,
     )
     signature = WebhookSignature(settings.webhook_hmac_key) if settings.webhook_hmac_key else None
 
@@ -102,6 +105,14 @@ def create_app(
 
     @app.post("/webhook")
     async def webhook(request: Request) -> Response:
+        """Answer one MDM server event, counted by outcome and timed for ``/metrics``."""
+        state: BridgeState = request.app.state.bridge
+        with state.metrics.timed_webhook() as timer:
+            response = await receive_webhook(request)
+            timer.status = response.status_code
+        return response
+
+    async def receive_webhook(request: Request) -> Response:
         """Accept one MDM server event: 200 once it is committed to the intake (delivery may
         follow later), 400 for a bad body, 503 only when the app database is down."""
         state: BridgeState = request.app.state.bridge
@@ -131,6 +142,8 @@ def create_app(
         except IntakeUnavailableError as exc:
             return error(503, str(exc))
         return Response(status_code=200)
+
+    app.include_router(metrics_router())
 
     if settings.api_key:
         auth = Depends(BasicAuth(settings.api_key))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
 from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.intake import Intake
+from mdmflow.bridge.metrics import BridgeMetrics
 from mdmflow.config import Settings
 from mdmflow.store.cmdplans import CmdPlanStore
 from mdmflow.store.database import Database
@@ -28,6 +29,8 @@ class BridgeState:
     profiles: ProfileStore
     cmdplans: CmdPlanStore
     secrets: InventorySecretStore
+    metrics: BridgeMetrics = field(default_factory=BridgeMetrics)
+    """This app's own counters (``GET /metrics``); a fresh registry per app."""
 
     @property
     def checker(self) -> RequirementChecker:

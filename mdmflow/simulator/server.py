@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from mdmflow.httpserver import serve_app
+from mdmflow.simulator.checkin_api import checkin
 from mdmflow.simulator.config import SimulatorConfig
 from mdmflow.simulator.queue import (
     CommandDecodeError,
@@ -38,7 +39,8 @@ _Handler = Callable[[Simulator, Request, bytes], Awaitable[Response]]
 
 
 def create_app(sim: Simulator) -> ASGIApp:
-    """The API of ``sim.config.mode`` plus ``GET /version`` and ``GET /sim/devices``.
+    """The API of ``sim.config.mode`` plus ``GET /version``, ``GET /sim/devices`` and
+    ``POST /sim/devices/{id}/checkin`` (the ops routes take the API's credentials).
 
     Traced like the bridge, so a push's trace continues into the device's webhook posts.
     """
@@ -61,7 +63,11 @@ def create_app(sim: Simulator) -> ASGIApp:
     async def version(request: Request) -> Response:
         return JSONResponse({"version": VERSION})
 
-    routes = [Route("/version", version), Route("/sim/devices", api(_devices, record=False))]
+    routes = [
+        Route("/version", version),
+        Route("/sim/devices", api(_devices, record=False)),
+        Route("/sim/devices/{id}/checkin", api(checkin, record=False), methods=["POST"]),
+    ]
     if sim.config.mode == "nanomdm":
         routes += [
             Route("/v1/enqueue/{ids:path}", api(_nano_enqueue), methods=_ANY_METHOD),

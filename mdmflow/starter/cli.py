@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from mdmflow.config import ConfigError, Settings, load_settings
 from mdmflow.httpserver import ServerStartError
+from mdmflow.starter.checkin_command import add_checkin_parser
 from mdmflow.store.database import DatabaseError
 from mdmflow.telemetry import setup_logging, setup_tracing
 
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--not-now-rate", type=float, default=0.0)
     sim.add_argument("--error-rate", type=float, default=0.0)
+    add_checkin_parser(sim)
     start = sub.add_parser("start", help="start a workflow on one or more enrollment IDs")
     start.add_argument("name", help="workflow name, e.g. io.micromdm.wf.devinfolog.v1")
     start.add_argument("--id", dest="ids", action="append", required=True, help="enrollment ID")
@@ -115,6 +117,10 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
         return _with_client(settings, "worker")
     if args.command == "bridge":
         return _with_client(settings, "bridge")
+    if args.command == "simulate" and args.sim_command == "checkin":
+        from mdmflow.starter.checkin_command import run_checkin
+
+        return run_checkin(args, settings)
     if args.command == "simulate":
         from mdmflow.starter.simulate import run_simulate
 
@@ -139,9 +145,13 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
 async def _with_client(settings: Settings, what: str) -> int:
     from mdmflow.temporal_client import connect
 
+    runtime = None
     if what == "worker":
+        from mdmflow.worker_metrics import load_worker_metrics_settings, metrics_runtime
+
         settings.require_mdm_server()
-    client = await connect(settings)
+        runtime = metrics_runtime(load_worker_metrics_settings().worker_metrics_listen)
+    client = await connect(settings, runtime)
     if what == "worker":
         from mdmflow.worker import run_worker
 

@@ -28,14 +28,17 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from mdmflow.bridge.server import running_bridge
 from mdmflow.config import CODEC_KEY_FILE_NAME, ConfigError, Settings
 from mdmflow.crypto.keyring import ensure_key_file
 from mdmflow.simulator import SimulatorConfig, run_simulator
 from mdmflow.starter.example_profile import example_banner, seed_example_profile
+from mdmflow.starter.sim_address import SimulatorAddress
 from mdmflow.temporal_client import connect
 from mdmflow.worker import run_worker
+from mdmflow.worker_metrics import load_worker_metrics_settings, metrics_runtime
 from mdmflow.workflows import search
 
 TEMPORAL_START_TIMEOUT_S = 60.0
@@ -44,6 +47,7 @@ TEMPORAL_HOST = "127.0.0.1"
 """The Temporal server and its Web UI listen here only (passed as ``--ip``), so the port check
 below tests the very address the server will bind."""
 SIGTERM_EXIT = 128 + signal.SIGTERM
+DEFAULT_DATA_DIR: Path = Settings.model_fields["data_dir"].default
 
 
 def temporal_binary() -> str:
@@ -152,7 +156,9 @@ def _exited(settings: Settings, returncode: int) -> ConfigError:
     )
 
 
-async def _connect_when_up(settings: Settings, exited: asyncio.Future[int]) -> Client:
+async def _connect_when_up(
+    settings: Settings, exited: asyncio.Future[int], runtime: Runtime | None
+) -> Client:
     """Connect once our server answers; fail as soon as it has exited instead.
 
     Checked again after connecting: a server that died at start (its port taken after the
@@ -163,7 +169,7 @@ async def _connect_when_up(settings: Settings, exited: asyncio.Future[int]) -> C
         if exited.done():
             raise _exited(settings, exited.result())
         try:
-            client = await connect(settings)
+            client = await connect(settings, runtime)
         except ConfigError:
             if asyncio.get_running_loop().time() > deadline:
                 raise
@@ -233,6 +239,8 @@ async def _run_stack(settings: Settings, temporal_port: int, ui_port: int, devic
         }
     )
     settings.keyring()  # a bad or missing key stops here, before anything starts
+    metrics_listen = load_worker_metrics_settings().worker_metrics_listen
+    runtime = metrics_runtime(metrics_listen)  # a taken metrics port stops here too
     bridge_url = f"http://{_reachable(settings.listen_host)}:{settings.listen_port}"
     async with contextlib.AsyncExitStack() as stack:
         proc = await stack.enter_async_context(
@@ -242,8 +250,9 @@ async def _run_stack(settings: Settings, temporal_port: int, ui_port: int, devic
         )
         exited = asyncio.ensure_future(proc.wait())
         stack.callback(exited.cancel)
-        client = await _connect_when_up(settings, exited)
+        client = await _connect_when_up(settings, exited, runtime)
         device_ids: list[str] = []
+        simulator: SimulatorAddress | None = None
         if not settings.enqueue_url:
             mdm_key = secrets.token_urlsafe(16)
             sim, sim_url = await stack.enter_async_context(
@@ -263,11 +272,13 @@ async def _run_stack(settings: Settings, temporal_port: int, ui_port: int, devic
                 }
             )
             device_ids = sim.enrollment_ids()
+            simulator = SimulatorAddress(sim_url, sim.config.auth_user, mdm_key)
+            stack.callback(simulator.write(settings.data_dir).unlink, missing_ok=True)
         await stack.enter_async_context(running_bridge(settings, client))
         worker = asyncio.create_task(run_worker(settings, client))
         try:
             await seed_example_profile(settings.resolved_database_url)
-            _banner(settings, ui_port, bridge_url, key, device_ids)
+            _banner(settings, ui_port, bridge_url, key, device_ids, simulator, metrics_listen)
             if device_ids:
                 print(example_banner(bridge_url, key, device_ids[0]), flush=True)
             await asyncio.wait([worker, exited], return_when=asyncio.FIRST_COMPLETED)
@@ -287,7 +298,13 @@ def _reachable(host: str) -> str:
 
 
 def _banner(
-    settings: Settings, ui_port: int, bridge_url: str, key: str, device_ids: list[str]
+    settings: Settings,
+    ui_port: int,
+    bridge_url: str,
+    key: str,
+    device_ids: list[str],
+    simulator: SimulatorAddress | None,
+    worker_metrics: str,
 ) -> None:
     lines = [
         "mdmflow dev is running (Ctrl-C stops everything)",
@@ -299,7 +316,10 @@ def _banner(
         f"    for the CLI: TEMPORAL_CODEC_ENDPOINT={bridge_url}/codec "
         f"TEMPORAL_CODEC_AUTH='Basic {_basic(key)}'",
         f"  MDM server       {settings.enqueue_url}",
+        f"  metrics          {_metrics_urls(bridge_url, worker_metrics)}",
     ]
+    if simulator is not None and device_ids:
+        lines += _simulator_lines(simulator, device_ids[0], settings.data_dir)
     if device_ids:
         lines.append(f"  simulated devices: {', '.join(device_ids)}")
         lines.append("  try:")
@@ -308,6 +328,28 @@ def _banner(
             f"'{bridge_url}/v1/workflow/io.micromdm.wf.devinfolog.v1/start?id={device_ids[0]}'"
         )
     print("\n".join(lines), flush=True)
+
+
+def _simulator_lines(simulator: SimulatorAddress, device_id: str, data_dir: Path) -> list[str]:
+    """How to call the simulator: its URL and key, and a check-in both ways."""
+    checkin = f"{simulator.url}/sim/devices/{device_id}/checkin"
+    where = "" if data_dir == DEFAULT_DATA_DIR else f" --data-dir {data_dir}"
+    return [
+        f"  simulator        {simulator.url}  (HTTP Basic {simulator.user}:{simulator.api_key}; "
+        "GET /sim/devices lists the fleet)",
+        "    make a device check in (Authenticate, TokenUpdate, CheckOut or Idle):",
+        f"    mdmflow simulate checkin{where} --device {device_id} --message Idle",
+        f"    curl -u {simulator.user}:{simulator.api_key} -X POST {checkin} "
+        """-d '{"message": "Idle"}'""",
+    ]
+
+
+def _metrics_urls(bridge_url: str, worker_listen: str) -> str:
+    """The bridge's metrics, and the worker's when MDMFLOW_WORKER_METRICS_LISTEN is set."""
+    if not worker_listen:
+        return f"{bridge_url}/metrics"
+    host, _, port = worker_listen.rpartition(":")
+    return f"{bridge_url}/metrics  worker: http://{_reachable(host)}:{port}/metrics"
 
 
 def _basic(key: str) -> str:

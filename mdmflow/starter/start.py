@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
@@ -42,6 +43,13 @@ class StartError(ValueError):
 class AllAlreadyRunningError(Exception):
     def __init__(self, running: int, total: int) -> None:
         super().__init__(f"workflow already started on {running} (of {total}) ids")
+        self.running = running
+
+
+class SecretSealer(Protocol):
+    """Stores a start's secrets sealed for each device (the inventory's secret store)."""
+
+    async def seal(self, enrollment_ids: Sequence[str], secrets: Mapping[str, str]) -> None: ...
 
 
 class StartOutcome(BaseModel):
@@ -61,11 +69,14 @@ async def start_workflows(
     event: MDMEvent | None = None,
     *,
     checker: RequirementCheck | None = None,
+    sealer: SecretSealer | None = None,
 ) -> StartOutcome:
     """Start ``name`` on every ID; raise if the name is unknown, the input bad, or all busy.
 
     Without a ``checker`` the database requirements are left to the workflow, which then
-    fails on its own; every caller in mdmflow passes one.
+    fails on its own; every caller in mdmflow passes one. A context holding secrets (certprof's
+    text replacements) needs a ``sealer``: its secrets are sealed for every ID before anything
+    starts, and the workflows start with a context that only names them.
     """
     cls = workflow_class(name)
     unique = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
@@ -92,6 +103,15 @@ async def start_workflows(
             await checker.check(needs)
         except RequirementError as exc:
             raise StartError(f"invalid context for {name}: {exc}") from None
+    sealed = cls.seal_context(typed, instance_id)
+    if sealed is not None:
+        if sealer is None:
+            raise StartError(
+                f"the context of {name} holds secrets, which must be sealed in the app database "
+                "first: start it through the bridge's API or `mdmflow start`"
+            )
+        await sealer.seal(unique, sealed.secrets)
+        starts = [s.model_copy(update={"context": sealed.context}) for s in starts]
     gate = asyncio.Semaphore(MAX_PARALLEL_STARTS)
 
     async def one(start: WorkflowStart) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from faults.cluster import DEVINFOLOG, Cluster, ClusterSpec, now, running_cluster, workflow_id
 from faults.figures import Figure
 from faults.procs import HarnessError
+from faults.scenarios.common import answered_not_delivered
 from mdmflow.simulator.sender import WEBHOOK_RETRY, RetryPolicy
 from mdmflow.starter.start import start_workflows
 
@@ -45,6 +46,7 @@ class Phase:
     recovered: int
     slowest_recovery_s: float
     dropped_after_2xx: int
+    """Reports answered 2xx whose signal never reached their workflow."""
     lost: int
     reasked: int
 
@@ -95,7 +97,7 @@ async def bridge_kill(
         figure.expect(
             f"{p.sender}: every report answered 2xx reaches its workflow by itself",
             not p.dropped_after_2xx,
-            f"{p.dropped_after_2xx} needed a re-ask or were lost",
+            f"{p.dropped_after_2xx} answered 2xx but not in their workflow's history",
         )
         figure.expect(
             f"{p.sender}: refused reports' workflows complete within one re-push interval",
@@ -125,7 +127,7 @@ async def _run(
     refused = [i for i in ids if not log.delivered(i, first_uuid[i])]
     lost = [i for i in ids if not outcomes[workflow_id(i)].completed]
     reasked = [i for i in ids if len(set(enqueued.get(i, []))) > 1]
-    dropped = [i for i in ids if i not in refused and (i in lost or i in reasked)]
+    dropped = await answered_not_delivered(cluster, log, first_uuid, outcomes)
     recoveries = []
     for i in refused:
         closed = outcomes[workflow_id(i)].close_time

@@ -29,10 +29,10 @@ import httpx
 from faults.cluster import Cluster, ClusterSpec, now, running_cluster, workflow_id
 from faults.figures import Figure
 from faults.procs import poll_until
+from faults.scenarios.common import report_signals
 from faults.simulator import WebhookPost
 from mdmflow.mdm.reports import CommandStatus
 from mdmflow.simulator import responses, webhook
-from mdmflow.workflows.models import CommandReport
 
 SETTLE_TIMEOUT_S = 60.0
 
@@ -49,8 +49,8 @@ async def late_reports(per_group: int = 6) -> Figure:
             post = _Poster(cluster, http, codes)
             affected = await _duplicates_and_reordered(cluster, post, dup, reorder)
             affected += await _late(cluster, post, late)
-            dup_signals = [await _signal_statuses(cluster, d) for d in dup]
-            reorder_signals = [await _signal_statuses(cluster, d) for d in reorder]
+            dup_signals = [await _statuses(cluster, d) for d in dup]
+            reorder_signals = [await _statuses(cluster, d) for d in reorder]
         device_posts = cluster.sim.webhooks.tally(cluster.sim.webhooks.posts)
     ours_ok = sum(1 for c in codes if 200 <= c < 300)
     bad = (len(codes) - ours_ok) + device_posts.refused + device_posts.unanswered
@@ -72,6 +72,10 @@ async def late_reports(per_group: int = 6) -> Figure:
     figure.expect("no workflow affected", not affected, ", ".join(affected) or "none")
     figure.expect("every report answered 2xx", bad == 0, f"{bad} not 2xx")
     return figure
+
+
+async def _statuses(cluster: Cluster, enrollment_id: str) -> list[str]:
+    return [str(r.status) for r in await report_signals(cluster, enrollment_id)]
 
 
 def _notnow_after_ack(statuses: list[str]) -> bool:
@@ -187,20 +191,6 @@ async def _late(cluster: Cluster, post: _Poster, late: list[str]) -> list[str]:
     sim.come_online(late)
     affected += await _check(cluster, late, tag="run 2", not_before=online_at)
     return affected
-
-
-async def _signal_statuses(cluster: Cluster, enrollment_id: str) -> list[str]:
-    """The statuses of the report signals in the workflow's history, in history order."""
-    handle = cluster.client.get_workflow_handle(workflow_id(enrollment_id))
-    history = await handle.fetch_history()
-    statuses = []
-    for event in history.events:
-        if not event.HasField("workflow_execution_signaled_event_attributes"):
-            continue
-        payloads = event.workflow_execution_signaled_event_attributes.input.payloads
-        (report,) = await cluster.client.data_converter.decode(payloads, [CommandReport])
-        statuses.append(str(report.status))
-    return statuses
 
 
 async def _answered_reports(cluster: Cluster, ids: Sequence[str]) -> dict[str, WebhookPost]:

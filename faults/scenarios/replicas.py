@@ -16,6 +16,7 @@ from faults.cluster import ClusterSpec, now, running_cluster, workflow_id
 from faults.figures import Figure
 from faults.procs import HarnessError, poll_until
 from faults.scenarios.bridge_kill import NO_RETRY, start_paced
+from faults.scenarios.common import answered_not_delivered
 from tests.support.postgres import EphemeralPostgres
 
 REPUSH_S = 5
@@ -59,6 +60,9 @@ async def replicas(
             drain_s = now() - closed_at
             backlog = await cluster.intake(bridge=1)
             enqueued = sim.enqueued_uuids()
+            dropped = await answered_not_delivered(
+                cluster, log, {i: enqueued.get(i, [""])[0] for i in ids}, outcomes
+            )
             balanced = cluster.balancer.connections if cluster.balancer else []
     finally:
         await asyncio.to_thread(server.stop)
@@ -77,7 +81,8 @@ async def replicas(
     figure.line = (
         f"{len(ids)} workflows at {rate:.0f}/s, worker-1 killed at {kill_worker_s:.0f} s and "
         f"bridge-0 at {kill_bridge_s:.0f} s (not restarted): report posts {posts.line()}; "
-        f"balancer connections per bridge {balanced}; re-asked {len(reasked)} "
+        f"balancer connections per bridge {balanced}; answered 2xx but not delivered "
+        f"{len(dropped)}; re-asked {len(reasked)} "
         f"(at most {per_step} UUIDs per step); shared intake "
         + (
             f"drained by the surviving bridge {drain_s:.1f} s after the last workflow closed"
@@ -87,6 +92,11 @@ async def replicas(
         + f"; lost {len(lost)}"
     )
     figure.expect("no workflow lost", not lost, f"{len(lost)} lost")
+    figure.expect(
+        "every report answered 2xx reaches its workflow",
+        not dropped,
+        f"{len(dropped)} answered 2xx but not in their workflow's history",
+    )
     figure.expect(
         "the surviving bridge drains the shared intake", drained, f"{pending} still pending"
     )

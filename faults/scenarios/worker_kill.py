@@ -48,10 +48,13 @@ async def worker_kill(
     async with running_cluster(spec) as cluster:
         devices = cluster.device_ids()
         victims: list[Victim] = []
+        startups: list[float] = []
         for round_ in range(kills):
             ids = devices[round_ * per_kill : (round_ + 1) * per_kill]
             moment = moments[round_ % len(moments)]
-            victims += await _kill_at(cluster, ids, moment)
+            hit, startup = await _kill_at(cluster, ids, moment)
+            victims += hit
+            startups.append(startup)
         wids = [workflow_id(d) for d in devices]
         outcomes = await cluster.wait_closed(wids, SETTLE_TIMEOUT_S)
         for victim in victims:
@@ -77,6 +80,7 @@ async def worker_kill(
         f"{kills} kills, {len(wids)} steps: lost {len(lost)}, duplicate command UUIDs "
         f"{duplicates}, kill→resume {seconds_summary(resumes)}"
         + (f", {stuck} never resumed" if stuck else "")
+        + f"; replacement worker polling after the kill: {seconds_summary(startups)}"
         + f" [{per_moment}]"
     )
     figure.expect("no step lost", not lost, f"{len(lost)} lost")
@@ -90,8 +94,9 @@ async def worker_kill(
     return figure
 
 
-async def _kill_at(cluster: Cluster, ids: list[str], moment: str) -> list[Victim]:
-    """Bring ``ids``' new steps to ``moment``, kill the worker, start its replacement."""
+async def _kill_at(cluster: Cluster, ids: list[str], moment: str) -> tuple[list[Victim], float]:
+    """Bring ``ids``' new steps to ``moment``, kill the worker, start its replacement;
+    returns the victims and the seconds from the kill until the replacement polled."""
     (worker,) = cluster.live_workers()
     sim, gate = cluster.sim, cluster.mdm.gate
     door: ApiKind | None = None
@@ -120,7 +125,7 @@ async def _kill_at(cluster: Cluster, ids: list[str], moment: str) -> list[Victim
     else:
         sim.come_online(ids)  # the answers arrive while no worker runs
     await cluster.start_worker()
-    return [Victim(i, moment, killed_at) for i in ids]
+    return [Victim(i, moment, killed_at) for i in ids], now() - killed_at
 
 
 def _resumed_after(cluster: Cluster, victim: Victim, outcomes: dict[str, Outcome]) -> float | None:

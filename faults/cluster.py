@@ -266,13 +266,23 @@ class Cluster:
             return None
 
     async def wait_closed(self, workflow_ids: Sequence[str], timeout: float) -> dict[str, Outcome]:
-        """Wait until none of ``workflow_ids`` runs, or ``timeout``; then how each ended."""
+        """Wait until none of ``workflow_ids`` runs, or ``timeout``; then how each ended.
+
+        The visibility count is the cheap check; it can lag behind a start, so a count of 0
+        is confirmed by describing each workflow before the wait ends.
+        """
+        found: dict[str, Outcome] = {}
+
+        async def none_running() -> bool:
+            nonlocal found
+            if await self.running(workflow_ids) != 0:
+                return False
+            found = await self.outcomes(workflow_ids)
+            return not any(o.status == WorkflowExecutionStatus.RUNNING.name for o in found.values())
+
         with contextlib.suppress(HarnessError):
-
-            async def none_running() -> bool:
-                return await self.running(workflow_ids) == 0
-
             await poll_until("waiting for workflows to close", none_running, timeout, interval=0.2)
+            return found
         return await self.outcomes(workflow_ids)
 
     async def outcomes(self, workflow_ids: Sequence[str]) -> dict[str, Outcome]:

@@ -13,7 +13,8 @@ every webhook its devices post, and can steer it:
   the fleet NanoMDM's queue semantics: a command the device answered is done at the MDM
   server whatever the webhook answered (NanoMDM stores the result before it posts the webhook
   and never offers that command again), so a report the bridge refused is lost, as it is in
-  production, unless mdmflow recovers it.
+  production, unless mdmflow recovers it. (It clears the device's whole queue, which is exact
+  for the single-command steps the scenarios run.)
 """
 
 from __future__ import annotations

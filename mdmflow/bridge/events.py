@@ -22,7 +22,12 @@ from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.cancel import cancel_enrollment
 from mdmflow.bridge.outage import is_temporal_outage
 from mdmflow.mdm.checkin import Authenticate, CheckOut, TokenUpdate
-from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
+from mdmflow.starter.start import (
+    AllAlreadyRunningError,
+    SecretSealer,
+    StartError,
+    start_workflows,
+)
 from mdmflow.store.starts import WorkflowStartStore
 from mdmflow.store.subscriptions import NamedSubscription, SubscriptionStore
 from mdmflow.workflows.event_handlers import EventDelivery, MDMEventHandler
@@ -42,6 +47,7 @@ class EventDispatcher:
         handlers: Sequence[type[MDMEventHandler]],
         *,
         checker: RequirementChecker | None = None,
+        sealer: SecretSealer | None = None,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
@@ -49,6 +55,7 @@ class EventDispatcher:
         self._starts = starts
         self._handlers = handlers
         self._checker = checker
+        self._sealer = sealer
 
     async def checkin(
         self,
@@ -129,6 +136,7 @@ class EventDispatcher:
                 params,
                 event,
                 checker=self._checker,
+                sealer=self._sealer,
             )
         except AllAlreadyRunningError:
             log.info("subscription's workflow already running", extra=fields)

@@ -9,28 +9,38 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mdmflow.activities.content_models import StartRequirements
 from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.config import Settings
+from mdmflow.crypto.sealed import SecretBox
 from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
 from mdmflow.store.database import Database
+from mdmflow.store.secrets import InventorySecretStore
 from mdmflow.temporal_client import connect
 from mdmflow.workflows.registry import UnknownWorkflowError
 
 
 class DatabaseCheck:
-    """Checks start requirements in the app database, opening it on first use only."""
+    """Checks start requirements and seals a start's secrets in the app database, opening it
+    on first use only."""
 
-    def __init__(self, url: str) -> None:
-        self._url = url
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._db: Database | None = None
 
-    async def check(self, needs: StartRequirements) -> None:
+    async def _open(self) -> Database:
         if self._db is None:
-            self._db = await Database.open(self._url)
-        await RequirementChecker.of(self._db).check(needs)
+            self._db = await Database.open(self._settings.resolved_database_url)
+        return self._db
+
+    async def check(self, needs: StartRequirements) -> None:
+        await RequirementChecker.of(await self._open()).check(needs)
+
+    async def seal(self, enrollment_ids: Sequence[str], secrets: Mapping[str, str]) -> None:
+        box = SecretBox(self._settings.keyring())
+        await InventorySecretStore(await self._open(), box).seal(enrollment_ids, secrets)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -40,10 +50,10 @@ class DatabaseCheck:
 async def run_start(settings: Settings, name: str, ids: Sequence[str], context: str) -> int:
     """Print the outcome as JSON; exit 1 when nothing could be started."""
     client = await connect(settings)
-    check = DatabaseCheck(settings.resolved_database_url)
+    check = DatabaseCheck(settings)
     try:
         outcome = await start_workflows(
-            client, settings.task_queue, name, ids, context, checker=check
+            client, settings.task_queue, name, ids, context, checker=check, sealer=check
         )
     except (UnknownWorkflowError, StartError, AllAlreadyRunningError) as exc:
         print(f"mdmflow: {exc}", file=sys.stderr)

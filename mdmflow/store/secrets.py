@@ -25,6 +25,10 @@ def _context(enrollment_id: str, key: str) -> str:
     return f"inventory/{enrollment_id}/{key}"
 
 
+ROWS_PER_STATEMENT = 500
+"""Bound on one upsert's rows (bind parameters: SQLite allows 32,766, PostgreSQL 65,535)."""
+
+
 class InventorySecretStore:
     def __init__(self, db: Database, box: SecretBox) -> None:
         self._db = db
@@ -32,6 +36,11 @@ class InventorySecretStore:
 
     async def put(self, enrollment_id: str, secrets: Mapping[str, str]) -> None:
         """Seal and store these keys for the enrollment; last write wins per key."""
+        await self.seal([enrollment_id], secrets)
+
+    async def seal(self, enrollment_ids: Sequence[str], secrets: Mapping[str, str]) -> None:
+        """Seal and store these keys for each enrollment (a start's secrets, such as certprof's
+        text replacements, go to every device of the start); last write wins per key."""
         if not secrets:
             return
         now = dt.datetime.now(dt.UTC)
@@ -42,11 +51,14 @@ class InventorySecretStore:
                 "sealed": self._box.seal(value.encode(), _context(enrollment_id, key)),
                 "updated_at": now,
             }
+            for enrollment_id in enrollment_ids
             for key, value in secrets.items()
         ]
-        stmt = upsert(self._db, inventory_secrets, rows, ["enrollment_id", "key"])
         async with self._db.engine.begin() as conn:
-            await conn.execute(stmt)
+            for first in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[first : first + ROWS_PER_STATEMENT]
+                keys = ["enrollment_id", "key"]
+                await conn.execute(upsert(self._db, inventory_secrets, chunk, keys))
 
     async def get(self, enrollment_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """The opened secrets of these IDs; IDs without any are left out."""

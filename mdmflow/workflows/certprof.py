@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from mdmflow.workflows.content import load_profiles
     from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
-    from mdmflow.workflows.models import StepError, WorkflowStart
+    from mdmflow.workflows.models import SealedContext, StepError, WorkflowStart
     from mdmflow.workflows.outcomes import CommandOutcome, outcome
 
 CERTPROF = "io.micromdm.wf.certprof.v1"
@@ -61,8 +61,17 @@ class CertProfWorkflow(MDMWorkflow[CertProfStart, CertProfResult]):
 
     @classmethod
     def requirements(cls, start: CertProfStart) -> StartRequirements:
-        edited = [start.profile] if start.text_replacements else []
+        edited = [start.profile] if start.text_replacements or start.sealed_replacements else []
         return StartRequirements(profiles=[start.profile], unsigned_profiles=edited)
+
+    @classmethod
+    def seal_context(cls, start: CertProfStart, instance_id: str) -> SealedContext | None:
+        """Text replacements often hold a SCEP challenge: the starter seals their values for
+        each device and starts with a context that only names them."""
+        if not start.text_replacements:
+            return None
+        moved, secrets = start.sealed(instance_id)
+        return SealedContext(context=moved.model_dump_json(exclude_defaults=True), secrets=secrets)
 
     async def steps(self, start: CertProfStart) -> CertProfResult:
         listed = await self.step("list", [CertificateList(managed_only=not start.no_managed_only)])
@@ -86,6 +95,9 @@ class CertProfWorkflow(MDMWorkflow[CertProfStart, CertProfResult]):
         await load_profiles([start.profile])  # still stored; the enqueue reads its bytes
         replacements = [
             TextReplacement(old=old, new=new) for old, new in start.text_replacements.items() if old
+        ] + [
+            TextReplacement(old=old, new_secret=name)
+            for old, name in start.sealed_replacements.items()
         ]
         command = InstallProfile.from_store(start.profile, replacements)
         done = await self.step("profile", [command])

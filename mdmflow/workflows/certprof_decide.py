@@ -46,7 +46,33 @@ class CertProfStart(BaseModel):
     filter: CertFilter
     criteria: CertCriteria | None = None
     text_replacements: dict[str, str] = Field(default_factory=dict)
+    sealed_replacements: dict[str, str] = Field(default_factory=dict)
+    """Replacements whose value the starter moved to the sealed store: text → secret name.
+    mdmflow's own; a start through the bridge or ``mdmflow start`` seals every replacement,
+    since NanoCMD admins put SCEP challenges there."""
     no_managed_only: bool = False
+
+    def sealed(self, instance_id: str) -> tuple[CertProfStart, dict[str, str]]:
+        """This start with its text replacements' values moved out, and those values by the
+        secret name each is stored under for the enrolled devices."""
+        secrets = {
+            replacement_secret(instance_id, old): new
+            for old, new in self.text_replacements.items()
+            if old
+        }
+        names = {old: replacement_secret(instance_id, old) for old in self.text_replacements if old}
+        moved = self.model_copy(
+            update={
+                "text_replacements": {},
+                "sealed_replacements": {**self.sealed_replacements, **names},
+            }
+        )
+        return moved, secrets
+
+
+def replacement_secret(instance_id: str, old: str) -> str:
+    """Where a certprof start's replacement value is sealed for each of its devices."""
+    return f"io.micromdm.wf.certprof.v1.{instance_id}.replacement.{old}"
 
 
 class Verdict(StrEnum):

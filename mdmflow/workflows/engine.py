@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         CommandResult,
         ContinuedRun,
         OutstandingCommand,
+        SealedContext,
         StepError,
         StepResult,
         WorkflowStart,
@@ -145,6 +146,12 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         workflow) can check the same list; the default needs nothing.
         """
         return StartRequirements()
+
+    @classmethod
+    def seal_context(cls, start: StartT, instance_id: str) -> SealedContext | None:
+        """The start context with its secrets moved to the sealed store, for the starters;
+        None when it holds none (the default). Secrets never enter workflow history."""
+        return None
 
     async def steps(self, start: StartT) -> ResultT:
         """The workflow's sequence of steps and decisions."""

@@ -77,6 +77,15 @@ class WorkflowStart(BaseModel):
     """None on a real start; the carried state when the engine continued the workflow."""
 
 
+class SealedContext(BaseModel):
+    """A start context with its secrets moved out: the starter seals ``secrets`` for each
+    device (by name) and starts the workflow with ``context``, which only names them."""
+
+    model_config = ConfigDict(frozen=True)
+    context: str
+    secrets: dict[str, str] = Field(repr=False)
+
+
 class CommandReport(BaseModel):
     """Signal: one device report for a command this workflow enqueued (routed by UUID)."""
 

@@ -18,6 +18,7 @@ from mdmflow.simulator.profiles import read_profile
 from mdmflow.workflows.certprof import CERTPROF, CertProfResult
 from mdmflow.workflows.certprof_decide import Verdict
 from tests.bridge.helpers import seed_for
+from tests.e2e.test_secrets_in_temporal import payloads
 from tests.support.stack import Stack, running_stack
 from tests.workflows.content import enqueued, scep_profile, upload_profile
 
@@ -49,6 +50,16 @@ def enrolled_before(stack: Stack, eid: str, *expiring_in_days: int) -> None:
                 f"device-old-{n}", not_after=now + dt.timedelta(days=days), profile=SCEP_ID
             )
         )
+
+
+async def history_shows(stack: Stack, workflow_id: str, secret: str) -> bool:
+    """Whether the workflow's history holds ``secret`` even once every payload is decoded."""
+    history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+    codec = stack.client.data_converter.payload_codec
+    assert codec is not None
+    found = [p for e in history.events for _, p in payloads(e)]
+    decoded = await codec.decode(found)
+    return any(secret.encode() in p.data for p in decoded) or secret in history.to_json()
 
 
 def identities(stack: Stack, eid: str) -> dict[str, dt.datetime]:
@@ -101,6 +112,11 @@ async def test_certprof_installs_renews_keeps_and_refuses_to_guess(
         scep = sent["PayloadContent"][0]["PayloadContent"]
         assert (scep["Subject"][0][0][1], scep["Challenge"]) == ("device-0", CHALLENGE)
         assert b"%CN%" not in stack.sim.device(none).profiles[SCEP_ID].raw
+        # the challenge went to the device from the sealed store, never through history
+        assert not await history_shows(stack, f"{CERTPROF}/{none}", CHALLENGE)
+        async with stack.api() as api:
+            inventory = await api.get("/v1/inventory", params={"id": none, "secrets": "1"})
+        assert CHALLENGE in inventory.json()[none].values()
 
         renewed = results[expiring]
         assert renewed.decision.verdict is Verdict.REPLACE

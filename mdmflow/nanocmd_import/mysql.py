@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from mdmflow.nanocmd_import.files import SourceError
@@ -82,7 +83,8 @@ async def read_mysql_storage(url: URL) -> NanoCMDSnapshot:
     except SourceError:
         raise
     except Exception as exc:
-        raise SourceError(f"cannot read NanoCMD's MySQL storage at {shown}: {exc}") from None
+        reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        raise SourceError(f"cannot read NanoCMD's MySQL storage at {shown}: {reason}") from None
     finally:
         await engine.dispose()
     return snapshot

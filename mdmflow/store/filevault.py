@@ -54,9 +54,9 @@ class EscrowIdentityStore:
 
     async def install(self, identity: EscrowIdentity, *, keep_previous_as: str) -> bool:
         """Make ``identity`` the deployment's (importing NanoCMD's, whose certificate devices
-        already encrypt to). A different identity in place is kept under ``keep_previous_as``,
+        already encrypt to). The identity in place, if any, is kept under ``keep_previous_as``,
         sealed for that name, so envelopes made for it can still be opened by hand; True if
-        there was one."""
+        there was one. Workers cache the identity: restart them after replacing it."""
         previous = await self._load()
         async with self._db.engine.begin() as conn:
             if previous is not None:

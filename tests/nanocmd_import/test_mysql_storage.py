@@ -160,6 +160,11 @@ async def test_mysql_database_and_api_exports_import_completely(
     assert "warning: subscription 'idle-inventory' (Idle → io.micromdm.wf.inventory.v1)" in (
         text_report
     )
+    # the plan names a profile NanoCMD's MySQL could not hold (signed): starting it would fail
+    assert (
+        "warning: cmdplan 'setup-lab' names profiles mdmflow does not hold: vpn; starting it "
+        "fails until they are stored" in text_report
+    )
     assert f"{nanocmd_db.password}" not in text_report
     assert f"{nanocmd_db.user}:***@" in text_report
 
@@ -222,5 +227,7 @@ async def test_a_database_without_nanocmds_tables_is_refused(nanocmd_db: MySQLDa
     with pytest.raises(SourceError, match="holds no NanoCMD tables"):
         await read_source(ImportOptions(storage="mysql", storage_dsn=nanocmd_db.go_dsn()))
     wrong = nanocmd_db.go_dsn().replace(nanocmd_db.password, "wrong-password")
-    with pytest.raises(SourceError, match="cannot read NanoCMD's MySQL storage"):
+    with pytest.raises(SourceError, match="cannot read NanoCMD's MySQL storage") as refused:
         await read_source(ImportOptions(storage="mysql", storage_dsn=wrong))
+    assert "Access denied" in str(refused.value)
+    assert "wrong-password" not in str(refused.value)

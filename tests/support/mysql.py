@@ -109,6 +109,7 @@ class EphemeralMySQL:
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
         self._created: list[str] = []
+        self._users: list[str] = []
 
     def start(self) -> Self:
         if self._external is None and self._process is None:
@@ -117,9 +118,12 @@ class EphemeralMySQL:
 
     def stop(self) -> None:
         created, self._created = self._created, []
+        users, self._users = self._users, []
         if self._external is not None:
-            if created:
-                _run_coroutine(self._admin(*(f"DROP DATABASE IF EXISTS `{n}`" for n in created)))
+            drops = [f"DROP DATABASE IF EXISTS `{n}`" for n in created]
+            drops += [f"DROP USER IF EXISTS '{u}'@'%'" for u in users]
+            if drops:
+                _run_coroutine(self._admin(*drops))
             return
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
@@ -159,6 +163,7 @@ class EphemeralMySQL:
             )
         )
         self._created.append(name)
+        self._users.append(user)
         return MySQLDatabase(
             name, admin.host or "127.0.0.1", admin.port or 3306, user, TEST_PASSWORD
         )

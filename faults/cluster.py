@@ -337,17 +337,6 @@ class Cluster:
             interval=0.1,
         )
 
-    # -- waiting on the MDM side ----------------------------------------------------------
-
-    async def wait_pushed(self, ids: Iterable[str], timeout: float = 60.0) -> float:
-        """Until every device in ``ids`` (offline) was pushed: its step is enqueued."""
-        wanted = list(ids)
-        return await poll_until(
-            f"waiting for {len(wanted)} steps to be enqueued and pushed",
-            lambda: all(self.sim.pushed_while_offline(i) for i in wanted),
-            timeout,
-        )
-
 
 def workflow_id(enrollment_id: str, name: str = DEVINFOLOG) -> str:
     return f"{name}/{enrollment_id}"

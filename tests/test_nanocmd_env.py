@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.config import ConfigError, load_settings
 from mdmflow.crypto.keyring import ensure_key_file
+from tests.nanocmd_import.helpers import environ_without_settings
 
 MDMFLOW = str(Path(sys.executable).parent / "mdmflow")
 NANOCMD_ENV = {
@@ -131,9 +132,7 @@ async def test_bridge_runs_on_nanocmds_variables_alone_and_says_so(
     # The key file `mdmflow dev` (or the admin) leaves in the default data dir.
     ensure_key_file(tmp_path / ".mdmflow" / "codec-key")
     port = _free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.upper().startswith(("MDMFLOW_", "NANOCMD_"))
-    }
+    env = environ_without_settings()
     env.update(NANOCMD_ENV)
     env["NANOCMD_LISTEN"] = f"127.0.0.1:{port}"
     env["TEMPORAL_ADDRESS"] = temporal_env.client.service_client.config.target_host

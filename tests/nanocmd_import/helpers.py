@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -42,6 +43,13 @@ IMPORTED_TABLES = (
     filevault_escrow,
     workflow_starts,
 )
+
+
+def environ_without_settings() -> dict[str, str]:
+    """This process's environment without any ``MDMFLOW_*`` or ``NANOCMD_*`` variable, for a
+    subprocess that must see only the settings a test gives it."""
+    prefixes = ("MDMFLOW_", "NANOCMD_")
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith(prefixes)}
 
 
 def write_tree(dep: Deployment, tree: NanoCMDFileTree) -> None:

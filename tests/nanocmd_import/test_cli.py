@@ -4,13 +4,12 @@ own variables, a dry run that writes nothing, the real run, a second run with no
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 from mdmflow.store.database import Database
 from tests.nanocmd_import.deployment import deployment
-from tests.nanocmd_import.helpers import table_rows, write_tree
+from tests.nanocmd_import.helpers import environ_without_settings, table_rows, write_tree
 from tests.support.codec import TEST_CODEC_KEY
 from tests.support.nanocmd_files import NanoCMDFileTree
 
@@ -36,9 +35,7 @@ async def mdmflow_import(env: dict[str, str], *args: str) -> tuple[int, str, str
 async def test_dry_run_then_import_then_nothing_left_to_do(tmp_path: Path) -> None:
     write_tree(deployment(), NanoCMDFileTree(tmp_path / "db"))
     database_url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
-    env = {
-        k: v for k, v in os.environ.items() if not k.upper().startswith(("MDMFLOW_", "NANOCMD_"))
-    }
+    env = environ_without_settings()
     env |= {
         "NANOCMD_STORAGE": "file",
         "NANOCMD_STORAGE_DSN": str(tmp_path / "db"),
@@ -80,9 +77,7 @@ async def test_dry_run_then_import_then_nothing_left_to_do(tmp_path: Path) -> No
 
 
 async def test_a_missing_source_is_one_line(tmp_path: Path) -> None:
-    env = {
-        k: v for k, v in os.environ.items() if not k.upper().startswith(("MDMFLOW_", "NANOCMD_"))
-    }
+    env = environ_without_settings()
     env |= {"MDMFLOW_CODEC_KEY": TEST_CODEC_KEY, "MDMFLOW_DATA_DIR": str(tmp_path)}
     code, out, err = await mdmflow_import(env, "--storage-dsn", str(tmp_path / "nope"))
     mysql_code, _, mysql_err = await mdmflow_import(env, "--storage", "mysql")

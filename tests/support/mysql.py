@@ -11,26 +11,24 @@ Missing server binaries are an error, never a reason to skip: ``bash .ci/run`` i
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.support.servers import free_port, run_coroutine
 
 ENV_URL = "MDMFLOW_TEST_MYSQL_URL"
 SERVER_USER = "mysql"
@@ -39,7 +37,6 @@ TEST_PASSWORD = "nanocmd-test-pw@1"
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,63}")
 _TIMEOUT_S = 120.0
 _START_ATTEMPTS = 3
-_T = TypeVar("_T")
 
 
 class MySQLError(RuntimeError):
@@ -53,19 +50,6 @@ def _tool(*names: str) -> str | None:
         if found is not None:
             return found
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _run_coroutine(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Run a coroutine to completion from sync code, even when called inside a running loop."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def unique_database_name(prefix: str = "nanocmd_test") -> str:
@@ -123,7 +107,7 @@ class EphemeralMySQL:
             drops = [f"DROP DATABASE IF EXISTS `{n}`" for n in created]
             drops += [f"DROP USER IF EXISTS '{u}'@'%'" for u in users]
             if drops:
-                _run_coroutine(self._admin(*drops))
+                run_coroutine(self._admin(*drops))
             return
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
@@ -155,7 +139,7 @@ class EphemeralMySQL:
             raise ValueError(f"database name {name!r} must match {_NAME.pattern}")
         admin = self._admin_url()
         user = f"{TEST_USER}_{name[-8:]}"
-        _run_coroutine(
+        run_coroutine(
             self._admin(
                 f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
                 f"CREATE USER '{user}'@'%' IDENTIFIED BY '{TEST_PASSWORD}'",
@@ -215,7 +199,7 @@ class EphemeralMySQL:
             )
             last: MySQLError | None = None
             for _ in range(_START_ATTEMPTS):
-                port = _free_port()
+                port = free_port()
                 try:
                     self._launch(server, admin, tmpdir, port, as_user)
                 except MySQLError as exc:  # most likely the port was taken meanwhile

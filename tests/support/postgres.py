@@ -10,24 +10,23 @@ Missing server binaries are an error, never a reason to skip: ``bash .ci/run`` i
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self
 
 import asyncpg
 from sqlalchemy.engine import URL, make_url
+
+from tests.support.servers import free_port, run_coroutine
 
 ENV_URL = "MDMFLOW_TEST_POSTGRES_URL"
 SERVER_USER = "postgres"
@@ -35,7 +34,6 @@ _REQUIRED_TOOLS = ("initdb", "pg_ctl")
 _DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _START_ATTEMPTS = 3
 _COMMAND_TIMEOUT_S = 120.0
-_T = TypeVar("_T")
 
 
 class PostgresError(RuntimeError):
@@ -79,19 +77,6 @@ def find_pg_bin() -> Path | None:
         if _has_tools(bindir):
             return bindir
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _run_coroutine(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Run a coroutine to completion from sync code, even when called inside a running loop."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def _quote_ident(name: str) -> str:
@@ -159,7 +144,7 @@ class EphemeralPostgres:
         if self._external is not None:
             created, self._created = self._created, []
             if created:
-                _run_coroutine(self._drop_databases(created))
+                run_coroutine(self._drop_databases(created))
             return
         tmpdir, self._tmpdir = self._tmpdir, None
         if tmpdir is None:
@@ -175,13 +160,13 @@ class EphemeralPostgres:
     def create_database(self, name: str) -> str:
         """Create an empty database ``name`` and return its ``postgresql+asyncpg://`` URL."""
         quoted = _quote_ident(name)
-        _run_coroutine(self._admin_execute(f"CREATE DATABASE {quoted}"))
+        run_coroutine(self._admin_execute(f"CREATE DATABASE {quoted}"))
         self._created.append(name)
         return self._url_for(name)
 
     def drop_database(self, name: str) -> None:
         """Drop a database made by :meth:`create_database`, closing its remaining connections."""
-        _run_coroutine(self._drop_databases([name]))
+        run_coroutine(self._drop_databases([name]))
         if name in self._created:
             self._created.remove(name)
 
@@ -272,7 +257,7 @@ class EphemeralPostgres:
             )
             last_error: PostgresError | None = None
             for _ in range(_START_ATTEMPTS):
-                port = _free_port()
+                port = free_port()
                 try:
                     self._run_tool(
                         "pg_ctl",

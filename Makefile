@@ -27,8 +27,10 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# `make bench` runs the issue's sizes (about 15 minutes on two idle cores);
+# `make bench BENCH_ARGS=--quick` about two; `python -m bench --help` lists the rest.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Kills Temporal, workers and bridges for real and prints what each fault cost (~5 min).
 faults: $(STAMP)

@@ -185,8 +185,12 @@ def _find_attr(items: list[Any], name: str, attr: str) -> float | None:
 # -- text ------------------------------------------------------------------------------------
 
 
+OVERLOAD = f"{'WFT>5s':>8}{'WFT lost':>9}{'deferred':>9}{'act fail':>9}"
+
+
 def _core(core: CoreLoad) -> str:
-    return f"{core.slow_tasks}/{core.lost_tasks}"
+    counts = (core.slow_tasks, core.lost_tasks, core.deferred_webhooks, core.failed_activities)
+    return "".join(f"{n:>{w}}" for n, w in zip(counts, (8, 9, 9, 9), strict=True))
 
 
 def _num(value: float | None, fmt: str = ".2f") -> str:
@@ -197,13 +201,12 @@ def _steps_table(results: BenchResults) -> list[str]:
     k = results.config.steps
     lines = [
         f"(a) {k} steps in ONE workflow per device vs the bare {k}-step loop",
-        f"{'devices':>8}  {'side':<10}{'rounds':>8}{'s':>9}{'rounds/s':>10}{'failed':>8}"
-        f"{'slow/lost WFT':>15}",
+        f"{'devices':>8}  {'side':<10}{'rounds':>8}{'s':>9}{'rounds/s':>10}{'failed':>8}{OVERLOAD}",
     ]
     for r in results.steps:
         lines.append(
             f"{r.devices:>8}  {r.name:<10}{r.rounds:>8}{r.seconds:>9.2f}{r.rounds_per_s:>10.1f}"
-            f"{r.failures:>8}{_core(r.core):>15}"
+            f"{r.failures:>8}{_core(r.core)}"
         )
     lines.append(
         "a round = one step (enqueue/activity + answer/signal); s = first start to last close"
@@ -216,17 +219,18 @@ def _restart_table(results: BenchResults) -> list[str]:
     lines = [
         f"(b) start -> step -> complete, {cfg.devices} devices x {cfg.rounds} runs back to back",
         f"{'scenario':<19}{'rounds':>7}{'s':>8}{'rounds/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
-        f"{'peak RSS MB':>13}{'failed':>8}{'slow/lost WFT':>15}",
+        f"{'peak RSS MB':>13}{'failed':>8}{OVERLOAD}",
     ]
     for r in results.restart:
         lines.append(
             f"{r.name:<19}{r.rounds:>7}{r.seconds:>8.2f}{r.rounds_per_s:>10.1f}"
             f"{r.p50_ms:>9.0f}{r.p95_ms:>9.0f}{r.peak_rss_mb:>13.0f}{r.failures:>8}"
-            f"{_core(r.core):>15}"
+            f"{_core(r.core)}"
         )
     lines += [
-        "a round = start call to result. mdmflow-no-intake: the same bridge with an intake that",
-        f"commits nothing (bench only); it and mdmflow ran interleaved, {INTAKE_PAIRS} times each.",
+        "a round = start call to result. mdmflow-no-intake: the same bridge with an intake",
+        f"that commits nothing (bench only); it and mdmflow ran interleaved, {INTAKE_PAIRS} times",
+        "each, summed.",
         "peak RSS is the bench process's peak so far (getrusage), earlier scenarios included.",
     ]
     return lines
@@ -236,13 +240,13 @@ def _fleet_table(results: BenchResults) -> list[str]:
     lines = [
         f"(c) fleet start of {results.config.fleet}",
         f"{'side':<10}{'wfs':>7}{'start s':>9}{'starts/s':>10}{'all done s':>12}"
-        f"{'peak RSS MB':>13}{'failed':>8}{'slow/lost WFT':>15}",
+        f"{'peak RSS MB':>13}{'failed':>8}{OVERLOAD}",
     ]
     for f in results.fleets:
         lines.append(
             f"{f.name:<10}{f.workflows:>7}{f.start_seconds:>9.2f}{f.starts_per_s:>10.1f}"
             f"{f.complete_seconds:>12.2f}{f.peak_rss_mb:>13.0f}{f.failures:>8}"
-            f"{_core(f.core):>15}"
+            f"{_core(f.core)}"
         )
     lines.append("start s: until every start was accepted; all done s: until the last closed")
     return lines
@@ -337,11 +341,14 @@ def as_text(results: BenchResults) -> str:
         lines.append(f"      {label:<48}{_num(ratio):>9}  {note}")
     lines += [
         "",
-        "slow/lost WFT: workflow tasks over 5 s / timed out and redone (worker overloaded).",
+        "Overload counts (in-process scenarios): WFT>5s = workflow tasks over 5 s; WFT lost =",
+        "timed out and redone; deferred = webhooks the bridge could not deliver inline within",
+        "5 s (left to its relay's backoff); act fail = activity attempts failed and retried",
+        "(under load: a missed 5 s heartbeat timeout). Their tracebacks are not printed.",
         "time by scenario: "
         + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results.seconds.items()),
     ]
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 # -- JSON ------------------------------------------------------------------------------------
@@ -360,6 +367,8 @@ def _rounds_json(r: RoundsResult) -> dict[str, Any]:
         "failures": r.failures,
         "slow_workflow_tasks": r.core.slow_tasks,
         "lost_workflow_tasks": r.core.lost_tasks,
+        "deferred_webhooks": r.core.deferred_webhooks,
+        "failed_activities": r.core.failed_activities,
     }
 
 
@@ -374,6 +383,8 @@ def _fleet_json(f: FleetResult) -> dict[str, Any]:
         "failures": f.failures,
         "slow_workflow_tasks": f.core.slow_tasks,
         "lost_workflow_tasks": f.core.lost_tasks,
+        "deferred_webhooks": f.core.deferred_webhooks,
+        "failed_activities": f.core.failed_activities,
     }
 
 

@@ -21,7 +21,14 @@ from typing import TypeVar
 
 from bench.baseline import Baseline, running_baseline
 from bench.config import BenchConfig
-from bench.corelog import LOST_TASK, SLOW_TASK, CoreWarnings, install_core_warnings
+from bench.corelog import (
+    DEFERRED_WEBHOOK,
+    FAILED_ACTIVITY,
+    LOST_TASK,
+    SLOW_TASK,
+    CoreWarnings,
+    install_core_warnings,
+)
 from bench.cpu import bare_cpu, mdmflow_cpu
 from bench.latency import mdmflow_latency
 from bench.mdmflow_path import MDMFlowPath
@@ -175,7 +182,12 @@ async def _counted(warnings: CoreWarnings, scenario: Awaitable[R]) -> R:
     before = warnings.snapshot()
     result = await scenario
     during = warnings.snapshot() - before
-    result.core = CoreLoad(slow_tasks=during[SLOW_TASK], lost_tasks=during[LOST_TASK])
+    result.core = CoreLoad(
+        slow_tasks=during[SLOW_TASK],
+        lost_tasks=during[LOST_TASK],
+        deferred_webhooks=during[DEFERRED_WEBHOOK],
+        failed_activities=during[FAILED_ACTIVITY],
+    )
     return result
 
 

@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 
 from temporalio.client import WorkflowFailureError
 
+from bench.mdmflow_path import exclusive_id
 from bench.measure import LatencyResult
 from bench.procs import bounded, time_limit
 from bench.stack import MDMStack
 from bench.steps_start import start_steps
-from bench.steps_workflow import BenchStepsWorkflow
+from bench.steps_workflow import STEPS_WORKFLOW
 from bench.timed_simulator import TimedSimulator
 from mdmflow.mdm.reports import CommandStatus
 
@@ -43,7 +44,7 @@ async def _runs(stack: MDMStack, runs: int, steps: int, result: LatencyResult) -
         try:
             _instance, started = await start_steps(stack.client, stack.task_queue, [eid], steps)
             if started:
-                handle = stack.client.get_workflow_handle(BenchStepsWorkflow.workflow_id(eid, ""))
+                handle = stack.client.get_workflow_handle(exclusive_id(STEPS_WORKFLOW, eid))
                 try:
                     await handle.result()
                 except WorkflowFailureError:

@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench.deploy import Deployment, bare_processes, mdmflow_parking
+from bench.mdmflow_path import DEVINFOLOG
 from bench.measure import ParkedResult, now
 from bench.procs import rss_bytes, settle, time_limit, wait_until
 from bench.timed_simulator import TimedSimulator
 from mdmflow.starter.start import start_workflows
-from mdmflow.workflows.devinfolog import DevInfoLogWorkflow
 
 WARMUP = 10
 
@@ -46,7 +46,7 @@ async def _park_devinfolog(deployment: Deployment, sim: TimedSimulator, ids: lis
     """Start devinfolog on ``ids``; the seconds until each one's push reached the simulator."""
     target = sim.push_requests + len(ids)
     begin = now()
-    await start_workflows(deployment.client, deployment.task_queue, DevInfoLogWorkflow.name, ids)
+    await start_workflows(deployment.client, deployment.task_queue, DEVINFOLOG, ids)
 
     async def pushed() -> bool:
         return sim.push_requests >= target

@@ -11,7 +11,7 @@ memory, (e) latency at N=1, and CPU seconds per round by process."""
 
 @dataclass(frozen=True)
 class BenchConfig:
-    steps: int = 5
+    steps: int = 3
     """(a) K: steps per workflow."""
     step_devices: tuple[int, ...] = (100, 1000)
     """(a) devices at once, one comparison each."""

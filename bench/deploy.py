@@ -23,6 +23,8 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
+import bench
+import mdmflow
 from bench.baseline import Baseline
 from bench.notify_link import serving_notifications
 from bench.procs import Child, child_process, free_port, wait_until
@@ -38,6 +40,7 @@ from mdmflow.temporal_client import connect
 READY_TIMEOUT_S = 60.0
 _FOREIGN_ENV = ("MDMFLOW_", "TEMPORAL_", "OTEL_")
 SIM_DEVICES_LINE = "  devices: "
+SOURCES = (bench, mdmflow)
 
 
 @dataclass
@@ -63,8 +66,15 @@ def _mdmflow() -> list[str]:
 
 
 def _base_env() -> dict[str, str]:
+    """This environment without mdmflow's and Temporal's settings, and with this process's
+    source trees first on the path: the children run the very code the bench imported (not
+    whatever the installed package or the working directory would give them)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_ENV)}
-    return {**env, "PYTHONUNBUFFERED": "1"}
+    roots = dict.fromkeys(
+        str(Path(m.__file__ or "").resolve().parents[1]) for m in (bench, mdmflow)
+    )
+    path = os.pathsep.join([*roots, *filter(None, [env.get("PYTHONPATH")])])
+    return {**env, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
 
 
 def _mdmflow_env(settings: Settings) -> dict[str, str]:

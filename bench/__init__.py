@@ -1,6 +1,8 @@
-"""``python -m bench``: how much of bare Temporal's step-round budget our own path costs.
+"""``python -m bench``: mdmflow against bare Temporal, like for like, as ratios.
 
-Everything runs against one Temporal dev server in one process, so the results are ratios
-that cancel out the machine and whatever else it is running. Kept light: the worker's
-sandbox imports this package whenever it loads the baseline workflow.
+Every scenario runs both sides on this machine in the same run, so the ratios cancel out the
+machine and whatever else it is running: (a) K steps in one workflow, (b) start → step →
+complete, (c) a fleet start, (e) latency at N=1 in one process on one dev server; (d) memory
+per parked device and CPU per round by process with every part its own process. Kept light:
+the worker's sandbox imports this package whenever it loads a bench workflow.
 """

@@ -5,9 +5,10 @@ the two warnings that say the worker could not keep up become numbers per scenar
 task that took over 5 s (TMPRL1104), and one that took so long the server had given it away
 ("Workflow task not found" on completion: the work was done twice). The bridge's warning that
 it could not deliver a webhook inline within its 5 s (so the report waits for the relay) and
-the SDK's "Completing activity as failed" (under overload mostly a missed 5 s heartbeat
-timeout, so the step's enqueue runs again) are counted the same way: both say the in-process
-stack fell behind. Anything else still goes to stderr.
+an activity attempt done again (the SDK's "Completing activity as failed", under overload
+mostly a missed 5 s heartbeat timeout, and the core's "Activity not found on completion", an
+attempt that finished after the server had timed it out) are counted the same way: they say the
+in-process stack fell behind. Anything else still goes to stderr.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from temporalio.runtime import (
 SLOW_TASK = "slow_workflow_tasks"
 LOST_TASK = "lost_workflow_tasks"
 DEFERRED_WEBHOOK = "deferred_webhooks"
-FAILED_ACTIVITY = "failed_activities"
+REDONE_ACTIVITY = "redone_activities"
 _KNOWN = {
     "TMPRL1104": SLOW_TASK,
     "Workflow task not found": LOST_TASK,
     "webhook kept in the intake": DEFERRED_WEBHOOK,
-    "Completing activity as failed": FAILED_ACTIVITY,
+    "Completing activity as failed": REDONE_ACTIVITY,
+    "Activity not found on completion": REDONE_ACTIVITY,
 }
 COUNTED_LOGGERS = ("mdmflow.bridge.intake", "temporalio.activity")
 

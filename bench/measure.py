@@ -46,8 +46,8 @@ class CoreLoad:
     lost_tasks: int = 0
     deferred_webhooks: int = 0
     """Webhooks the in-process bridge could not deliver inline within 5 s (left to its relay)."""
-    failed_activities: int = 0
-    """Activity attempts that failed (under overload: missed heartbeats) and were retried."""
+    redone_activities: int = 0
+    """Activity attempts failed or timed out (under overload: missed heartbeats) and redone."""
 
 
 @dataclass
@@ -82,7 +82,7 @@ class RoundsResult:
                 slow_tasks=self.core.slow_tasks + other.core.slow_tasks,
                 lost_tasks=self.core.lost_tasks + other.core.lost_tasks,
                 deferred_webhooks=self.core.deferred_webhooks + other.core.deferred_webhooks,
-                failed_activities=self.core.failed_activities + other.core.failed_activities,
+                redone_activities=self.core.redone_activities + other.core.redone_activities,
             ),
         )
 

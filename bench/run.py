@@ -23,8 +23,8 @@ from bench.baseline import Baseline, running_baseline
 from bench.config import BenchConfig
 from bench.corelog import (
     DEFERRED_WEBHOOK,
-    FAILED_ACTIVITY,
     LOST_TASK,
+    REDONE_ACTIVITY,
     SLOW_TASK,
     CoreWarnings,
     install_core_warnings,
@@ -186,7 +186,7 @@ async def _counted(warnings: CoreWarnings, scenario: Awaitable[R]) -> R:
         slow_tasks=during[SLOW_TASK],
         lost_tasks=during[LOST_TASK],
         deferred_webhooks=during[DEFERRED_WEBHOOK],
-        failed_activities=during[FAILED_ACTIVITY],
+        redone_activities=during[REDONE_ACTIVITY],
     )
     return result
 

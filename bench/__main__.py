@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.config import FULL, QUICK, SCENARIOS, BenchConfig
-from bench.report import as_json, as_text
+from bench.report import as_text
+from bench.report_json import as_json
 from bench.run import run_bench
 
 MAX_RESTART_DEVICES = 500

@@ -1,0 +1,173 @@
+"""The ratios a run is judged by: each "Done when" target of issue 10, and context.
+
+A ratio is mdmflow over bare from the same run. A scenario that did not run, or a bare figure
+that is not positive, gives no value, so it shows as "n/a", never as a pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.cpu import OURS
+from bench.measure import RoundsResult
+from bench.run import BenchResults
+
+
+@dataclass(frozen=True)
+class Check:
+    """One "Done when" condition: a measured value against its target."""
+
+    label: str
+    value: float | None
+    """None: the scenario did not run, or a denominator was not positive."""
+    op: str
+    """``>=``, ``<=`` or ``==``."""
+    target: float
+
+    @property
+    def passed(self) -> bool | None:
+        if self.value is None:
+            return None
+        if self.op == ">=":
+            return self.value >= self.target
+        if self.op == "<=":
+            return self.value <= self.target
+        return self.value == self.target
+
+    @property
+    def verdict(self) -> str:
+        return {True: "PASS", False: "FAIL", None: "n/a"}[self.passed]
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+def _find(items: list[Any], name: str, **fields: Any) -> Any | None:
+    for item in items:
+        if item.name == name and all(getattr(item, k) == v for k, v in fields.items()):
+            return item
+    return None
+
+
+def _rate(item: RoundsResult | None) -> float | None:
+    return item.rounds_per_s if item is not None else None
+
+
+def _fleet_starts(results: BenchResults, name: str) -> float | None:
+    fleet = _find(results.fleets, name)
+    return fleet.starts_per_s if fleet is not None else None
+
+
+def _parked(results: BenchResults, name: str, what: str) -> float | None:
+    parked = _find(results.parked, name)
+    return float(getattr(parked, what)) if parked is not None else None
+
+
+def _p(results: BenchResults, name: str, what: str) -> float | None:
+    latency = _find(results.latency, name)
+    return float(getattr(latency, what)) if latency is not None else None
+
+
+def checks(results: BenchResults) -> list[Check]:
+    """Every ratio the issue's "Done when" names, with its target."""
+    cfg = results.config
+    found = [
+        Check(
+            f"(a) K-step rounds/s mdmflow/bare @{n}",
+            _ratio(
+                _rate(_find(results.steps, "mdmflow", devices=n)),
+                _rate(_find(results.steps, "bare", devices=n)),
+            ),
+            ">=",
+            0.8,
+        )
+        for n in cfg.step_devices
+    ]
+    restart = _ratio(
+        _rate(_find(results.restart, "mdmflow")), _rate(_find(results.restart, "bare-restart"))
+    )
+    found.append(Check("(b) start-step-complete rounds/s mdmflow/bare", restart, ">=", 0.8))
+    found.append(
+        Check(
+            "(c) fleet starts/s mdmflow/bare",
+            _ratio(_fleet_starts(results, "mdmflow"), _fleet_starts(results, "bare")),
+            ">=",
+            0.9,
+        )
+    )
+    fleet = _find(results.fleets, "mdmflow")
+    slow = float(fleet.core.slow_tasks) if fleet is not None else None
+    found.append(Check("(c) mdmflow workflow tasks over 5 s in the fleet", slow, "==", 0))
+    for what, label in (("worker_kib", "worker"), ("server_kib", "server")):
+        found.append(
+            Check(
+                f"(d) {label} memory per parked mdmflow/bare",
+                _ratio(_parked(results, "mdmflow", what), _parked(results, "bare", what)),
+                "<=",
+                1.3,
+            )
+        )
+    found.append(
+        Check(
+            "(e) p99 webhook->enqueue / signal->activity",
+            _ratio(_p(results, "mdmflow", "p99_ms"), _p(results, "bare", "p99_ms")),
+            "<=",
+            1.5,
+        )
+    )
+    return found
+
+
+def context(results: BenchResults) -> list[tuple[str, float | None, str]]:
+    """Ratios without a target that say where the time and memory go."""
+    fleet_done = _ratio(
+        _find_attr(results.fleets, "mdmflow", "complete_seconds"),
+        _find_attr(results.fleets, "bare", "complete_seconds"),
+    )
+    cpu_mdm, cpu_bare = _find(results.cpu, "mdmflow"), _find(results.cpu, "bare")
+    return [
+        ("(c) fleet time to all done mdmflow/bare", fleet_done, ">1 = slower"),
+        (
+            "(d) SQLite per parked mdmflow/bare",
+            _ratio(_parked(results, "mdmflow", "db_kib"), _parked(results, "bare", "db_kib")),
+            "",
+        ),
+        (
+            "(e) p50 webhook->enqueue / signal->activity",
+            _ratio(_p(results, "mdmflow", "p50_ms"), _p(results, "bare", "p50_ms")),
+            "",
+        ),
+        (
+            "(b) mdmflow / mdmflow-no-intake rounds/s",
+            _ratio(
+                _rate(_find(results.restart, "mdmflow")),
+                _rate(_find(results.restart, "mdmflow-no-intake")),
+            ),
+            "what the durable intake costs",
+        ),
+        (
+            "cpu ms/round server+worker+bridge mdmflow/bare",
+            _ratio(
+                cpu_mdm.total_ms_per_round(OURS) if cpu_mdm else None,
+                cpu_bare.total_ms_per_round(OURS) if cpu_bare else None,
+            ),
+            ">1 = more CPU",
+        ),
+        (
+            "cpu rounds/s (separate processes) mdmflow/bare",
+            _ratio(
+                cpu_mdm.rounds_per_s if cpu_mdm else None,
+                cpu_bare.rounds_per_s if cpu_bare else None,
+            ),
+            "",
+        ),
+    ]
+
+
+def _find_attr(items: list[Any], name: str, attr: str) -> float | None:
+    item = _find(items, name)
+    return float(getattr(item, attr)) if item is not None else None

@@ -74,6 +74,7 @@ class Baseline:
             seconds=fan.seconds,
             failures=fan.closed.failed,
             peak_rss_mb=peak_rss_mb(),
+            events_per_workflow=fan.closed.events_per_workflow,
         )
 
     async def restarted(self, workflows: int, rounds: int) -> RoundsResult:
@@ -113,6 +114,7 @@ class Baseline:
             complete_seconds=fan.seconds,
             failures=fan.closed.failed,
             peak_rss_mb=peak_rss_mb(),
+            events_per_workflow=fan.closed.events_per_workflow,
         )
 
     async def latency(self, runs: int, steps: int) -> LatencyResult:

@@ -32,10 +32,16 @@ class Closed:
     completed: int
     last_close: float
     """Wall-clock time (``time.time()``) the last one closed; the server runs on this clock."""
+    history_events: int = 0
+    """Events in all their histories: what each run cost the server to write and replay."""
 
     @property
     def failed(self) -> int:
         return self.workflows - self.completed
+
+    @property
+    def events_per_workflow(self) -> float:
+        return self.history_events / self.workflows if self.workflows else 0.0
 
 
 async def wait_closed(client: Client, query: str, expected: int) -> Closed:
@@ -58,13 +64,14 @@ async def wait_closed(client: Client, query: str, expected: int) -> Closed:
                 f"({total} visible, {running} running): {query}"
             )
         await asyncio.sleep(POLL_INTERVAL_S)
-    completed, last_close = 0, 0.0
+    completed, last_close, events = 0, 0.0, 0
     async for execution in client.list_workflows(query):
         if execution.status == WorkflowExecutionStatus.COMPLETED:
             completed += 1
         if execution.close_time is not None:
             last_close = max(last_close, execution.close_time.timestamp())
-    return Closed(workflows=total, completed=completed, last_close=last_close)
+        events += execution.history_length
+    return Closed(total, completed, last_close, events)
 
 
 async def _count(client: Client, query: str) -> tuple[int, int]:

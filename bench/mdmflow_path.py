@@ -72,6 +72,7 @@ class MDMFlowPath:
             seconds=closed.last_close - begin,
             failures=closed.failed + len(ids) - len(started),
             peak_rss_mb=peak_rss_mb(),
+            events_per_workflow=closed.events_per_workflow,
         )
 
     async def device_rounds(self, devices: int, rounds: int) -> RoundsResult:
@@ -119,6 +120,7 @@ class MDMFlowPath:
             complete_seconds=closed.last_close - begin_wall,
             failures=len(outcome.already_running) + closed.failed,
             peak_rss_mb=peak_rss_mb(),
+            events_per_workflow=closed.events_per_workflow,
         )
 
     async def _run(self, eid: str) -> RunTimes:

@@ -63,6 +63,8 @@ class RoundsResult:
     core: CoreLoad = field(default_factory=CoreLoad)
     devices: int = 0
     """Workflows (devices) running at once."""
+    events_per_workflow: float = 0.0
+    """Mean history length of the runs, where the scenario lists them (0: not measured)."""
 
     @property
     def rounds_per_s(self) -> float:
@@ -106,6 +108,7 @@ class FleetResult:
     failures: int = 0
     peak_rss_mb: float = 0.0
     core: CoreLoad = field(default_factory=CoreLoad)
+    events_per_workflow: float = 0.0
 
     @property
     def starts_per_s(self) -> float:

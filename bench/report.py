@@ -28,16 +28,18 @@ def _steps_table(results: BenchResults) -> list[str]:
     k = results.config.steps
     lines = [
         f"(a) {k} steps in ONE workflow per device vs the bare {k}-step loop",
-        f"{'devices':>8}  {'side':<10}{'rounds':>8}{'s':>9}{'rounds/s':>10}{'failed':>8}{OVERLOAD}",
+        f"{'devices':>8}  {'side':<10}{'rounds':>8}{'s':>9}{'rounds/s':>10}{'events/wf':>10}"
+        f"{'failed':>8}{OVERLOAD}",
     ]
     for r in results.steps:
         lines.append(
             f"{r.devices:>8}  {r.name:<10}{r.rounds:>8}{r.seconds:>9.2f}{r.rounds_per_s:>10.1f}"
-            f"{r.failures:>8}{_core(r.core)}"
+            f"{r.events_per_workflow:>10.1f}{r.failures:>8}{_core(r.core)}"
         )
-    lines.append(
-        "a round = one step (enqueue/activity + answer/signal); s = first start to last close"
-    )
+    lines += [
+        "a round = one step (enqueue/activity + answer/signal); s = first start to last close;",
+        "events/wf = history events per workflow",
+    ]
     return lines
 
 
@@ -66,13 +68,14 @@ def _restart_table(results: BenchResults) -> list[str]:
 def _fleet_table(results: BenchResults) -> list[str]:
     lines = [
         f"(c) fleet start of {results.config.fleet}",
-        f"{'side':<10}{'wfs':>7}{'start s':>9}{'starts/s':>10}{'all done s':>12}"
+        f"{'side':<10}{'wfs':>7}{'start s':>9}{'starts/s':>10}{'all done s':>12}{'events/wf':>10}"
         f"{'peak RSS MB':>13}{'failed':>8}{OVERLOAD}",
     ]
     for f in results.fleets:
         lines.append(
             f"{f.name:<10}{f.workflows:>7}{f.start_seconds:>9.2f}{f.starts_per_s:>10.1f}"
-            f"{f.complete_seconds:>12.2f}{f.peak_rss_mb:>13.0f}{f.failures:>8}"
+            f"{f.complete_seconds:>12.2f}{f.events_per_workflow:>10.1f}{f.peak_rss_mb:>13.0f}"
+            f"{f.failures:>8}"
             f"{_core(f.core)}"
         )
     lines.append("start s: until every start was accepted; all done s: until the last closed")

@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from faults import cluster
 from faults.figures import Figure, table
@@ -28,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         help=f"scenarios to run, of {', '.join(SCENARIOS)} (default: all)",
     )
     parser.add_argument(
-        "--keep-logs", action="store_true", help="keep every run's process logs (temp dirs)"
+        "--keep-logs",
+        action="store_true",
+        help="keep the process logs even when every scenario is ok (they are kept otherwise)",
     )
     return parser
 
@@ -57,13 +62,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         _parser().error(
             f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}"
         )
-    cluster.KEEP_LOGS = args.keep_logs
+    base = Path(tempfile.mkdtemp(prefix="mdmflow-faults-run-"))
+    cluster.RUN_BASE = base
     started = time.monotonic()
     figures = asyncio.run(_run(args.scenarios or list(SCENARIOS)))
     print()
     print(table(figures))
     print(f"\n{len(figures)} scenarios in {time.monotonic() - started:.0f} s")
     failed = any(f.lost or f.error is not None for f in figures)
+    if args.keep_logs or any(f.verdict != "ok" for f in figures):
+        print(f"process logs (stderr of every process, per scenario): {base}")
+    else:
+        shutil.rmtree(base, ignore_errors=True)
     sys.stdout.flush()
     sys.stderr.flush()
     # sdk-python#300: a client process can abort while finalizing; leave without finalizers.

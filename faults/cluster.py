@@ -43,11 +43,14 @@ from mdmflow.simulator import SimulatorConfig
 from mdmflow.temporal_client import connect
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 120.0
+"""Generous: on a busy 2-core machine a Python process was seen to take 50 s to poll."""
 API_USER = "nanocmd"
 _FOREIGN_ENV = ("MDMFLOW_", "TEMPORAL_", "OTEL_")
 KEEP_LOGS = False
 """Keep every run's directory (``python -m faults --keep-logs``), not only failed ones."""
+RUN_BASE: Path | None = None
+"""Where run directories go; when set (``python -m faults``), its owner decides to keep it."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,11 @@ class ClusterSpec:
     devices: int
     workers: int = 1
     bridges: int = 1
+    balance_webhooks: bool = True
+    """With several bridges: webhooks go through a balancer to all of them; False sends them
+    to bridge 0 only (the others then serve just the API)."""
     repush_interval_s: int | None = None
-    """``MDMFLOW_REPUSH_INTERVAL`` for the workers; None keeps mdmflow's default (a day)."""
+    """``MDMFLOW_REPUSH_INTERVAL`` for every process; None keeps mdmflow's default (a day)."""
     database_url: str | None = None
     """The app database; None puts SQLite in the run directory."""
     seed: int = 1
@@ -346,14 +352,16 @@ def workflow_id(enrollment_id: str, name: str = DEVINFOLOG) -> str:
 async def running_cluster(spec: ClusterSpec) -> AsyncIterator[Cluster]:
     """Start the deployment; on exit kill what still runs and delete the run directory
     (kept, and its path printed, when the block failed or ``keep_logs`` is set)."""
-    run_dir = Path(tempfile.mkdtemp(prefix="mdmflow-faults-"))
+    run_dir = Path(tempfile.mkdtemp(prefix="mdmflow-faults-", dir=RUN_BASE))
     failed = True
     try:
         async with _cluster(spec, run_dir) as cluster:
             yield cluster
         failed = False
     finally:
-        if failed or spec.keep_logs or KEEP_LOGS:
+        if RUN_BASE is not None:
+            pass
+        elif failed or spec.keep_logs or KEEP_LOGS:
             print(f"fault suite: process logs kept in {run_dir / 'logs'}", file=sys.stderr)
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -365,9 +373,8 @@ async def _cluster(spec: ClusterSpec, run_dir: Path) -> AsyncIterator[Cluster]:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_ENV)}
     temporal = TemporalServer(run_dir, logs, base_env)
     bridge_ports = [free_port() for _ in range(spec.bridges)]
-    balancer = (
-        Balancer([("127.0.0.1", port) for port in bridge_ports]) if spec.bridges > 1 else None
-    )
+    balanced = spec.bridges > 1 and spec.balance_webhooks
+    balancer = Balancer([("127.0.0.1", port) for port in bridge_ports]) if balanced else None
     webhook_base = balancer.url if balancer else f"http://127.0.0.1:{bridge_ports[0]}"
     mdm_key = secrets.token_urlsafe(16)
     sim_config = SimulatorConfig(

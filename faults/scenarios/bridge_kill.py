@@ -1,8 +1,9 @@
 """(d) Bridge ``kill -9`` under load, and restart.
 
-Workflows start at a steady rate (``mdmflow start``'s code, straight to Temporal, so starting
-does not depend on the bridge under test) and the devices answer at once, so reports reach
-the bridge at about that rate. Mid-load the bridge is killed and started again on its port.
+Workflows start at a steady rate through a second bridge that serves only the API (so
+starting does not depend on the bridge under test) and the devices answer at once, so reports
+reach the webhook bridge at about that rate. Mid-load that bridge is killed and started again
+on its port.
 
 It runs twice on one deployment: with the simulator's careful sender (it retries a POST that
 got no answer), and as NanoMDM and MicroMDM really behave, never retrying a webhook. A report
@@ -18,12 +19,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from faults.cluster import DEVINFOLOG, Cluster, ClusterSpec, now, running_cluster, workflow_id
+from faults.cluster import Cluster, ClusterSpec, now, running_cluster, workflow_id
 from faults.figures import Figure
-from faults.procs import HarnessError
+from faults.procs import HarnessError, poll_until
 from faults.scenarios.common import answered_not_delivered
 from mdmflow.simulator.sender import WEBHOOK_RETRY, RetryPolicy
-from mdmflow.starter.start import start_workflows
 
 REPUSH_S = 5
 SETTLE_TIMEOUT_S = 60.0
@@ -60,25 +60,30 @@ class Phase:
         )
         return (
             f"{self.sender}: {self.workflows} workflows at {self.rate:.0f}/s, bridge killed "
-            f"after {self.killed_after_s:.1f} s, back in {self.restart_s:.1f} s; report posts "
+            f"{self.killed_after_s:.1f} s into the load, back in {self.restart_s:.1f} s; posts "
             f"{self.posts}; {refused}; answered 2xx but not delivered {self.dropped_after_2xx}; "
             f"re-asked {self.reasked}; lost {self.lost}"
         )
 
 
 async def bridge_kill(
-    devices_per_run: int = 100, rate: float = 25.0, kill_after_s: float = 1.0
+    devices_per_run: int = 100, rate: float = 25.0, kill_after_reports: int = 25
 ) -> Figure:
     figure = Figure("d", f"bridge kill -9 under load ({rate:.0f} reports/s)")
     senders = SENDERS
-    spec = ClusterSpec(devices=devices_per_run * len(senders), repush_interval_s=REPUSH_S)
+    spec = ClusterSpec(
+        devices=devices_per_run * len(senders),
+        bridges=2,
+        balance_webhooks=False,
+        repush_interval_s=REPUSH_S,
+    )
     phases: list[Phase] = []
     async with running_cluster(spec) as cluster:
         devices = cluster.device_ids()
         for n, (sender, policy) in enumerate(senders):
             ids = devices[n * devices_per_run : (n + 1) * devices_per_run]
             cluster.sim.webhook_retry = policy
-            phases.append(await _run(cluster, sender, ids, rate, kill_after_s))
+            phases.append(await _run(cluster, sender, ids, rate, kill_after_reports))
     figure.lost = sum(p.lost for p in phases)
     figure.line = " | ".join(p.line() for p in phases)
     for p in phases:
@@ -108,12 +113,17 @@ async def bridge_kill(
 
 
 async def _run(
-    cluster: Cluster, sender: str, ids: list[str], rate: float, kill_after_s: float
+    cluster: Cluster, sender: str, ids: list[str], rate: float, kill_after_reports: int
 ) -> Phase:
     log = cluster.sim.webhooks
     began = now()
-    load = asyncio.create_task(start_paced(cluster, ids, rate))
-    killed_at, restart_s = await _kill_and_restart(cluster, began + kill_after_s)
+    load = asyncio.create_task(start_paced(cluster, ids, rate, bridge=1))
+    await poll_until(
+        f"waiting for {kill_after_reports} reports before the kill",
+        lambda: len(log.reports(since=began)) >= kill_after_reports,
+        SETTLE_TIMEOUT_S,
+    )
+    killed_at, restart_s = await _kill_and_restart(cluster)
     finished = await load
     try:
         await asyncio.wait_for(cluster.sim.wait_until_quiet(), SETTLE_TIMEOUT_S)
@@ -151,29 +161,23 @@ async def _run(
     )
 
 
-async def start_paced(cluster: Cluster, ids: list[str], rate: float) -> float:
-    """Start one workflow every 1/rate s (each start on its own, so a slow one does not
-    slow the rate); returns when the last one was started."""
-    queue = cluster.env["MDMFLOW_TASK_QUEUE"]
+async def start_paced(cluster: Cluster, ids: list[str], rate: float, bridge: int) -> float:
+    """Start devinfolog on one ID every 1/rate s through ``bridge``'s API (each start on its
+    own, so a slow one does not slow the rate); returns when the last one was started."""
     first = now()
     starts = []
     for n, enrollment_id in enumerate(ids):
         delay = first + n / rate - now()
         if delay > 0:
             await asyncio.sleep(delay)  # pacing the load, not waiting for anything
-        starts.append(
-            asyncio.create_task(start_workflows(cluster.client, queue, DEVINFOLOG, [enrollment_id]))
-        )
+        starts.append(asyncio.create_task(cluster.start_devinfolog([enrollment_id], bridge)))
     await asyncio.gather(*starts)
     return now()
 
 
-async def _kill_and_restart(cluster: Cluster, at: float) -> tuple[float, float]:
-    """Kill the bridge at ``at`` and start it again; returns the kill time and the seconds
+async def _kill_and_restart(cluster: Cluster) -> tuple[float, float]:
+    """Kill the webhook bridge and start it again; returns the kill time and the seconds
     from the kill until the new bridge answered ``/healthz``."""
-    delay = at - now()
-    if delay > 0:
-        await asyncio.sleep(delay)  # the fault's moment within the load
     bridge = cluster.bridges[0]
     killed_at = now()
     await bridge.child.kill9()

@@ -1,7 +1,8 @@
 """(g) Replicas: two workers and two bridges on one Temporal and a PostgreSQL app database.
 
 The devices post to a load balancer in front of both bridges (each new connection to the next
-bridge that accepts it), workflows start at a steady rate, and mid-run one worker and then
+bridge that accepts it), workflows start at a steady rate through the API of the bridge that
+will survive, and mid-run one worker and then
 one bridge are killed for good. The MDM server behaves as NanoMDM does (a webhook POST is
 never retried), so a report cut off inside the dead bridge is lost there and its workflow
 must recover by re-asking. Whatever the dead bridge had committed to the intake but not yet
@@ -25,8 +26,10 @@ DRAIN_TIMEOUT_S = 90.0
 
 
 async def replicas(
-    devices: int = 100, rate: float = 20.0, kill_worker_s: float = 1.0, kill_bridge_s: float = 2.0
+    devices: int = 100, rate: float = 20.0, kill_worker_after: int = 20, kill_bridge_after: int = 40
 ) -> Figure:
+    """Kill a worker once ``kill_worker_after`` steps were sent to the MDM server, and a
+    bridge once ``kill_bridge_after`` reports were posted."""
     figure = Figure("g", "replicas: 2 workers + 2 bridges on PostgreSQL, one of each killed")
     server = EphemeralPostgres()
     await asyncio.to_thread(server.start)
@@ -43,11 +46,22 @@ async def replicas(
             sim.webhook_retry = NO_RETRY
             ids = cluster.device_ids()
             began = now()
-            load = asyncio.create_task(start_paced(cluster, ids, rate))
-            await poll_until("the worker kill's moment", lambda: now() >= began + kill_worker_s, 30)
+            load = asyncio.create_task(start_paced(cluster, ids, rate, bridge=1))
+            gate = cluster.mdm.gate
+            await poll_until(
+                "the worker kill's moment",
+                lambda: sum(1 for c in gate.calls if c.kind == "enqueue") >= kill_worker_after,
+                SETTLE_TIMEOUT_S,
+            )
             await cluster.workers[0].kill9()
-            await poll_until("the bridge kill's moment", lambda: now() >= began + kill_bridge_s, 30)
+            worker_killed = now() - began
+            await poll_until(
+                "the bridge kill's moment",
+                lambda: len(log.reports()) >= kill_bridge_after,
+                SETTLE_TIMEOUT_S,
+            )
             await cluster.bridges[0].child.kill9()
+            bridge_killed = now() - began
             await load
             try:
                 await asyncio.wait_for(sim.wait_until_quiet(), SETTLE_TIMEOUT_S)
@@ -79,8 +93,9 @@ async def replicas(
         "intake_pending": float(pending) if isinstance(pending, int) else float("nan"),
     }
     figure.line = (
-        f"{len(ids)} workflows at {rate:.0f}/s, worker-1 killed at {kill_worker_s:.0f} s and "
-        f"bridge-0 at {kill_bridge_s:.0f} s (not restarted): report posts {posts.line()}; "
+        f"{len(ids)} workflows at {rate:.0f}/s, worker-1 killed {worker_killed:.1f} s and "
+        f"bridge-0 {bridge_killed:.1f} s into the load (not restarted): report posts "
+        f"{posts.line()}; "
         f"balancer connections per bridge {balanced}; answered 2xx but not delivered "
         f"{len(dropped)}; re-asked {len(reasked)} "
         f"(at most {per_step} UUIDs per step); shared intake "

@@ -39,6 +39,6 @@ async def test_reports_while_temporal_is_down_are_answered_200_and_delivered() -
 async def test_a_killed_bridge_loses_no_report_and_refused_ones_are_re_asked() -> None:
     """With the careful sender and with NanoMDM's no-retry sender: every report answered
     200 reaches its workflow, the others' workflows complete by re-asking."""
-    figure = await bridge_kill(devices_per_run=30, rate=25.0, kill_after_s=0.4)
+    figure = await bridge_kill(devices_per_run=30, rate=25.0, kill_after_reports=8)
     assert figure.metrics["nanomdm_refused"] > 0, f"the kill refused nothing: {figure.line}"
     _assert_kept(figure)

@@ -3,6 +3,8 @@
 The IDs come from the last-started records (consistent at once) and from a visibility query on
 ``MdmEnrollmentId`` (catches MultipleSimultaneous instances). The bridge waits until each has
 ended, so a start that follows the re-enrollment is not refused as "already running".
+The enrollment ID is checked against the ID rules before any lookup, and the query is built by
+:mod:`mdmflow.visibility`, so an ID can neither break the query nor match another enrollment.
 """
 
 from __future__ import annotations
@@ -18,23 +20,22 @@ from temporalio.api.workflowservice.v1 import RequestCancelWorkflowExecutionRequ
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from mdmflow.mdm import limits
 from mdmflow.store.starts import WorkflowStartStore
-from mdmflow.workflows import search
+from mdmflow.visibility import enrollment_workflow_ids
 
 log = logging.getLogger(__name__)
 CANCEL_WAIT_S = 30.0
 RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 async def running_workflow_ids(client: Client, starts: WorkflowStartStore, eid: str) -> set[str]:
+    """The enrollment's workflows that may run; :class:`~mdmflow.mdm.limits.LimitError` for an
+    ID outside the ID rules, before anything is looked up."""
+    limits.check_id(eid, "enrollment_id")
     ids = set(await starts.workflow_ids(eid))
-    query = f"{search.ENROLLMENT_ID.name} = {_quote(eid)} AND ExecutionStatus = 'Running'"
-    async for execution in client.list_workflows(query):
-        ids.add(execution.id)
+    async for workflow_id in enrollment_workflow_ids(client, eid):
+        ids.add(workflow_id)
     return ids
 
 

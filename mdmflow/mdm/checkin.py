@@ -3,6 +3,11 @@
 Every key Apple documents is a field; any other key a device sends is kept (``extra="allow"``)
 so an event hands the workflow everything the device said. ``<data>`` values arrive as base64
 text (see :func:`mdmflow.mdm.plist.to_json_safe`) and are declared ``Base64Bytes``.
+
+:func:`parse_checkin` raises :class:`CheckinError` and nothing else, whatever the bytes: the
+bridge answers it with 400. Every value is held to :mod:`mdmflow.mdm.limits`, and the IDs
+(Topic, UDID, EnrollmentID, EnrollmentUserID, UserID) to the ID rules, because the bridge
+cancels and starts workflows by them.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from typing import Annotated, Literal
 
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from mdmflow.mdm.plist import PlistError, load_dict, to_json_safe
+from mdmflow.mdm import limits
+from mdmflow.mdm.plist import PlistError, dict_to_json_safe, load_dict
+from mdmflow.validation import first_error
 
 
 class CheckinError(ValueError):
@@ -59,18 +66,29 @@ class CheckOut(_Checkin):
 Checkin = Annotated[Authenticate | TokenUpdate | CheckOut, Field(discriminator="message_type")]
 CHECKIN_TYPES = frozenset({"Authenticate", "TokenUpdate", "CheckOut"})
 _ADAPTER: TypeAdapter[Authenticate | TokenUpdate | CheckOut] = TypeAdapter(Checkin)
+ID_FIELDS = ("topic", "udid", "enrollment_id", "enrollment_user_id", "user_id")
 
 
 def parse_checkin(raw: bytes, message_type: str) -> Authenticate | TokenUpdate | CheckOut:
     """Parse a check-in plist whose MessageType must be ``message_type`` (from the topic)."""
     try:
-        body = load_dict(raw)
+        body = dict_to_json_safe(load_dict(raw))
     except PlistError as exc:
         raise CheckinError(str(exc)) from None
     found = body.get("MessageType")
     if found != message_type:
-        raise CheckinError(f"MessageType is {found!r}, expected {message_type!r}")
+        raise CheckinError(
+            f"MessageType is {limits.excerpt(found)}, expected {limits.excerpt(message_type)}"
+        )
     try:
-        return _ADAPTER.validate_python(to_json_safe(body))
-    except (ValidationError, PlistError) as exc:
-        raise CheckinError(f"{message_type} check-in is malformed: {exc}") from None
+        message = _ADAPTER.validate_python(body)
+    except ValidationError as exc:
+        raise CheckinError(f"{message_type} check-in is malformed: {first_error(exc)}") from None
+    if message.message_type != message_type:  # a "message_type" key can steer the union
+        raise CheckinError(f"message_type is {message.message_type!r}, expected {message_type!r}")
+    for name in ID_FIELDS:
+        problem = limits.id_problem(getattr(message, name))
+        if problem is not None:
+            alias = type(message).model_fields[name].alias or name
+            raise CheckinError(f"{alias}: {problem}")
+    return message

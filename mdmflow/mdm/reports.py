@@ -2,6 +2,10 @@
 
 A report is *final* when its Status is Acknowledged, Error or CommandFormatError; NotNow (and a
 report without Status) never completes a command (NanoCMD ``engine/convert.go``).
+
+Parsing raises :class:`ReportError` and nothing else, whatever the bytes: the bridge answers it
+with 400, so a sender learns what is wrong and a report it accepted is one the worker can read
+(every value within :mod:`mdmflow.mdm.limits`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mdmflow.mdm.plist import JsonValue, PlistError, load_dict, to_json_safe
+from mdmflow.mdm import limits
+from mdmflow.mdm.plist import JsonValue, PlistError, dict_to_json_safe, load_dict
+from mdmflow.validation import first_error
 
 ENVELOPE_KEYS = frozenset(
     {
@@ -85,13 +91,18 @@ class ParsedReport(BaseModel):
 
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> Self:
+        """Read a parsed plist; the whole body is checked against the edge limits first."""
+        try:
+            mapped = dict_to_json_safe(body)
+        except PlistError as exc:
+            raise ReportError(str(exc)) from None
         status = body.get("Status")
         if not isinstance(status, str) or not status:
             raise ReportError("report has no Status")
         try:
             parsed_status = CommandStatus(status)
         except ValueError:
-            raise ReportError(f"report has unknown Status {status!r}") from None
+            raise ReportError(f"report has unknown Status {limits.excerpt(status)}") from None
         chain_raw = body.get("ErrorChain") or []
         if not isinstance(chain_raw, list):
             raise ReportError("report ErrorChain is not an array")
@@ -100,23 +111,25 @@ class ParsedReport(BaseModel):
         except ValidationError as exc:
             raise ReportError(f"report ErrorChain is malformed: {exc.errors()[0]['msg']}") from None
         try:
-            payload = {k: to_json_safe(v) for k, v in body.items() if k not in ENVELOPE_KEYS}
-        except PlistError as exc:
-            raise ReportError(str(exc)) from None
-        return cls(
-            status=parsed_status,
-            command_uuid=_text(body, "CommandUUID"),
-            udid=_text(body, "UDID"),
-            enrollment_id=_text(body, "EnrollmentID"),
-            user_id=_text(body, "UserID"),
-            not_on_console=bool(body.get("NotOnConsole", False)),
-            error_chain=chain,
-            payload=payload,
-        )
+            return cls(
+                status=parsed_status,
+                command_uuid=_id(body, "CommandUUID"),
+                udid=_id(body, "UDID"),
+                enrollment_id=_id(body, "EnrollmentID"),
+                user_id=_id(body, "UserID"),
+                not_on_console=bool(body.get("NotOnConsole", False)),
+                error_chain=chain,
+                payload={k: v for k, v in mapped.items() if k not in ENVELOPE_KEYS},
+            )
+        except ValidationError as exc:
+            raise ReportError(f"report is malformed: {first_error(exc)}") from None
 
 
-def _text(body: dict[str, Any], key: str) -> str:
+def _id(body: dict[str, Any], key: str) -> str:
     value = body.get(key, "")
     if not isinstance(value, str):
         raise ReportError(f"report {key} is not a string")
+    problem = limits.id_problem(value)
+    if problem is not None:
+        raise ReportError(f"{key}: {problem}")
     return value

@@ -2,6 +2,10 @@
 
 Unknown fields are ignored (NanoCMD does the same). ``raw_payload`` is base64 of the exact body
 the device sent; it is decoded strictly so a corrupt body is a 400, never a silent loss.
+Every ID (topic, event ID, UDID, enrollment IDs, command UUID) follows the ID rules of
+:mod:`mdmflow.mdm.limits`, and ``url_params`` its parameter limits, so validating any bytes
+raises pydantic's ``ValidationError`` and nothing else; its first error names the field and the
+limit.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from mdmflow.mdm.limits import BoundedID, BoundedURLParams, excerpt
 
 CONNECT_TOPIC = "mdm.Connect"
 
@@ -30,22 +36,22 @@ def _params(value: object) -> object:
 
 
 RawPayload = Annotated[bytes, BeforeValidator(_strict_b64)]
-URLParams = Annotated[dict[str, str], BeforeValidator(_params)]
+URLParams = Annotated[BoundedURLParams, BeforeValidator(_params)]
 
 
 class EnrollmentIDs(BaseModel):
     """NanoMDM's ``ids`` object: the channel-precise enrollment ID (``UDID:UserID`` for users)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    id: str
-    type: str = ""
-    parent_id: str | None = None
+    id: BoundedID
+    type: BoundedID = ""
+    parent_id: BoundedID | None = None
 
 
 class _EventBase(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
-    udid: str = ""
-    enrollment_id: str = ""
+    udid: BoundedID = ""
+    enrollment_id: BoundedID = ""
     url_params: URLParams = Field(default_factory=dict)
     raw_payload: RawPayload
     ids: EnrollmentIDs | None = None
@@ -59,8 +65,8 @@ class _EventBase(BaseModel):
 
 
 class AcknowledgeEvent(_EventBase):
-    status: str
-    command_uuid: str = ""
+    status: BoundedID
+    command_uuid: BoundedID = ""
 
 
 class CheckinEvent(_EventBase):
@@ -71,8 +77,8 @@ class WebhookEvent(BaseModel):
     """One webhook POST."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    topic: str = Field(min_length=1)
-    event_id: str = ""
+    topic: BoundedID = Field(min_length=1)
+    event_id: BoundedID = ""
     created_at: datetime | None = None
     acknowledge_event: AcknowledgeEvent | None = None
     checkin_event: CheckinEvent | None = None
@@ -81,5 +87,5 @@ class WebhookEvent(BaseModel):
     @classmethod
     def _mdm_topic(cls, value: str) -> str:
         if not value.startswith("mdm."):
-            raise ValueError(f"topic {value!r} does not start with 'mdm.'")
+            raise ValueError(f"topic {excerpt(value)} does not start with 'mdm.'")
         return value

@@ -32,7 +32,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-# Kills Temporal, workers and bridges for real and prints what each fault cost (~5 min).
+# Kills Temporal, workers and bridges for real and prints what each fault cost (3 min idle).
 faults: $(STAMP)
 	$(BIN)/python -m faults
 

@@ -16,7 +16,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from mdmflow.mdm.commands import DeviceInformation
-    from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
+    from mdmflow.workflows.config import WorkflowConfig
+    from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.errors import ContextError
     from mdmflow.workflows.models import StepError, WorkflowStart
 
@@ -25,9 +26,15 @@ QUERIES = ["UDID", "SerialNumber", "Model", "ModelName", "DeviceName", "OSVersio
 """The same queries as devinfolog, so each step's command and answer are a real one's size."""
 
 
-@mdm_workflow(STEPS_WORKFLOW, summary="Bench: K DeviceInformation steps")
+@workflow.defn(name=STEPS_WORKFLOW, failure_exception_types=BAD_INPUT)
 class BenchStepsWorkflow(MDMWorkflow[int, int]):
     """The start context is K; every step must be acknowledged; the result is K."""
+
+    config = WorkflowConfig(name=STEPS_WORKFLOW, summary="Bench: K DeviceInformation steps")
+
+    @workflow.run
+    async def run(self, start: WorkflowStart) -> int:
+        return await self.execute(start)
 
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> int:

@@ -13,11 +13,14 @@ from typing import Self
 from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mdmflow.activities.models import (
+    DEFAULT_REPUSH_INTERVAL_S,
+    DEFAULT_STEP_TIMEOUT_S,
+    EngineSettings,
+)
 from mdmflow.crypto.keyring import Keyring, KeyringError, parse_keyring
 from mdmflow.nanocmd_env import NanoCMDSettingError, nanocmd_fallback
 
-DEFAULT_STEP_TIMEOUT_S = 259_200
-DEFAULT_REPUSH_INTERVAL_S = 86_400
 CODEC_KEY_FILE_NAME = "codec-key"
 
 
@@ -128,6 +131,13 @@ class Settings(BaseSettings):
             return parse_keyring(text, source=f"key file {path}")
         except KeyringError as exc:
             raise ConfigError(str(exc)) from None
+
+    @property
+    def engine(self) -> EngineSettings:
+        """The engine defaults every start carries to its workflow."""
+        return EngineSettings(
+            step_timeout_s=self.step_timeout, repush_interval_s=self.repush_interval
+        )
 
     def require_mdm_server(self) -> None:
         """Processes that talk to the MDM server call this; the others run without one."""

@@ -71,6 +71,9 @@ def build_worker(
         activities=activities.all(),
         max_cached_workflows=2000,
         graceful_shutdown_timeout=timedelta(seconds=10),
+        # A task for a workflow cached on a dead worker waits this long on that worker's own
+        # queue before any worker may take it (the SDK's default is 10 s).
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )
 
 

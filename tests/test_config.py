@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mdmflow.config import (
-    DEFAULT_REPUSH_INTERVAL_S,
-    DEFAULT_STEP_TIMEOUT_S,
-    ConfigError,
-    load_settings,
-)
+from mdmflow.activities.models import DEFAULT_REPUSH_INTERVAL_S, DEFAULT_STEP_TIMEOUT_S
+from mdmflow.config import ConfigError, load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,6 @@ from temporalio.exceptions import ApplicationError
 
 from mdmflow.activities.content_models import (
     CHECK_REQUIREMENTS_ACTIVITY,
-    INVALID_CONTEXT,
     LOAD_CMDPLAN_ACTIVITY,
     LOAD_PROFILES_ACTIVITY,
     CmdPlanRequirement,
@@ -25,9 +24,8 @@ from mdmflow.activities.content_models import (
     StartRequirements,
 )
 from mdmflow.activities.requirements import RequirementChecker, RequirementError
+from mdmflow.failures import INVALID_CONTEXT, PROFILE_NOT_FOUND
 from mdmflow.store.profiles import ProfileInfo, ProfileNotFoundError
-
-PROFILE_NOT_FOUND = "ProfileNotFound"
 
 
 class ContentActivities:

@@ -12,9 +12,6 @@ CHECK_REQUIREMENTS_ACTIVITY = "mdm_check_start_requirements"
 LOAD_PROFILES_ACTIVITY = "mdm_profiles_load"
 LOAD_CMDPLAN_ACTIVITY = "mdm_cmdplan_load"
 
-INVALID_CONTEXT = "InvalidContext"
-"""Error type of a start the workflow cannot run with (never retried)."""
-
 
 class CmdPlanRequirement(BaseModel):
     """A command plan that must exist, whose profiles must exist, and that sends something."""

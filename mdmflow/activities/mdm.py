@@ -35,15 +35,18 @@ from mdmflow.activities.models import (
     WorkflowStarted,
 )
 from mdmflow.activities.stored_values import StoredValueError, StoredValueReader
+from mdmflow.failures import (
+    MDM_REJECTED,
+    MDM_UNAVAILABLE,
+    PAYLOAD_NOT_FOUND,
+    STORED_VALUE_MISSING,
+)
 from mdmflow.mdm.bounded import bounded_view
 from mdmflow.store.payloads import PayloadNotFoundError, PayloadStore
 from mdmflow.store.routes import Route, RouteStore
 from mdmflow.store.starts import WorkflowStartStore
 
 log = logging.getLogger(__name__)
-
-MDM_REJECTED = "MDMRejected"
-STORED_VALUE_MISSING = "StoredValueMissing"
 
 
 class MDMActivities:
@@ -92,6 +95,14 @@ class MDMActivities:
             await self._enqueue_step(req)
 
     async def _enqueue_step(self, req: EnqueueStep) -> None:
+        if req.started is not None:
+            started = req.started
+            await self._starts.record(
+                started.enrollment_id,
+                started.workflow_name,
+                started.workflow_id,
+                started.started_at,
+            )
         await self._routes.record(
             [
                 Route(
@@ -127,7 +138,7 @@ class MDMActivities:
         except MDMRejectedError as exc:
             raise ApplicationError(str(exc), type=MDM_REJECTED, non_retryable=True) from None
         except MDMServerError as exc:
-            raise ApplicationError(str(exc), type="MDMServerUnavailable") from None
+            raise ApplicationError(str(exc), type=MDM_UNAVAILABLE) from None
 
     async def _plist(self, enrollment_ids: list[str], qc: QueuedCommand) -> bytes:
         """The command's plist, its stored values (profile bytes, secrets) read now."""
@@ -151,7 +162,7 @@ class MDMActivities:
         except MDMRejectedError as exc:
             raise ApplicationError(str(exc), type=MDM_REJECTED, non_retryable=True) from None
         except MDMServerError as exc:
-            raise ApplicationError(str(exc), type="MDMServerUnavailable") from None
+            raise ApplicationError(str(exc), type=MDM_UNAVAILABLE) from None
 
     @activity.defn(name=LOAD_PAYLOAD_ACTIVITY)
     async def load_report_payload(self, ref: PayloadRef) -> StoredPayload:
@@ -159,7 +170,7 @@ class MDMActivities:
         try:
             return StoredPayload(payload=await self._payloads.get(ref.ref))
         except PayloadNotFoundError as exc:
-            raise ApplicationError(str(exc), type="PayloadNotFound", non_retryable=True) from None
+            raise ApplicationError(str(exc), type=PAYLOAD_NOT_FOUND, non_retryable=True) from None
 
     @activity.defn(name=REPORT_VIEW_ACTIVITY)
     async def report_view(self, ref: PayloadRef) -> ReportView:
@@ -167,5 +178,5 @@ class MDMActivities:
         try:
             view = bounded_view(await self._payloads.get(ref.ref))
         except PayloadNotFoundError as exc:
-            raise ApplicationError(str(exc), type="PayloadNotFound", non_retryable=True) from None
+            raise ApplicationError(str(exc), type=PAYLOAD_NOT_FOUND, non_retryable=True) from None
         return ReportView(payload=view.payload, truncated=view.truncated)

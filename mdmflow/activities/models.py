@@ -24,6 +24,16 @@ class QueuedCommand(BaseModel):
     command: AnyCommand
 
 
+class WorkflowStarted(BaseModel):
+    """Last-started record: IdleNotStartedSince compares against ``started_at``."""
+
+    model_config = ConfigDict(frozen=True)
+    enrollment_id: str
+    workflow_name: str
+    workflow_id: str
+    started_at: datetime
+
+
 class EnqueueStep(BaseModel):
     """Send one step's commands to the MDM server for these enrollment IDs."""
 
@@ -33,6 +43,9 @@ class EnqueueStep(BaseModel):
     step: str
     enrollment_ids: list[str] = Field(min_length=1)
     commands: list[QueuedCommand] = Field(min_length=1)
+    started: WorkflowStarted | None = None
+    """The workflow's last-started record, written with the first step's routes (the
+    activity runs anyway, so the workflow's first task needs no call of its own)."""
 
 
 class PushRequest(BaseModel):
@@ -40,12 +53,20 @@ class PushRequest(BaseModel):
     enrollment_ids: list[str] = Field(min_length=1)
 
 
+DEFAULT_STEP_TIMEOUT_S = 259_200
+"""NanoCMD's default step timeout: 3 days."""
+DEFAULT_REPUSH_INTERVAL_S = 86_400
+"""NanoCMD's re-push interval: a day."""
+
+
 class EngineSettings(BaseModel):
-    """The worker's engine defaults, recorded in history so replays see the same values."""
+    """The engine's defaults for one workflow start (``MDMFLOW_STEP_TIMEOUT`` and
+    ``MDMFLOW_REPUSH_INTERVAL`` of the starter), carried in the start input so the workflow
+    needs no call to learn them; a start without them gets NanoCMD's defaults."""
 
     model_config = ConfigDict(frozen=True)
-    step_timeout_s: int
-    repush_interval_s: int
+    step_timeout_s: int = Field(default=DEFAULT_STEP_TIMEOUT_S, gt=0)
+    repush_interval_s: int = Field(default=DEFAULT_REPUSH_INTERVAL_S, gt=0)
 
 
 class PayloadRef(BaseModel):
@@ -62,16 +83,6 @@ class ReportView(BaseModel):
 
     payload: dict[str, JsonValue]
     truncated: bool = False
-
-
-class WorkflowStarted(BaseModel):
-    """Last-started record: IdleNotStartedSince compares against ``started_at``."""
-
-    model_config = ConfigDict(frozen=True)
-    enrollment_id: str
-    workflow_name: str
-    workflow_id: str
-    started_at: datetime
 
 
 class InventoryUpdate(BaseModel):

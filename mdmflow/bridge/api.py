@@ -41,6 +41,7 @@ def v1_router(api_key: str) -> APIRouter:
                 context,
                 checker=state.checker,
                 sealer=state.secrets,
+                engine=state.settings.engine,
             )
         except (UnknownWorkflowError, StartError) as exc:
             count(name, "refused", len({i.strip() for i in ids if i.strip()}))

@@ -65,6 +65,7 @@ def create_app(
         event_handlers,
         checker=RequirementChecker(profiles, cmdplans),
         sealer=secrets,
+        engine=settings.engine,
     )
     app.state.bridge = BridgeState(
         settings=settings,

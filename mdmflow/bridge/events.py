@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from mdmflow.activities.models import EngineSettings
 from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.cancel import cancel_enrollment
 from mdmflow.bridge.outage import is_temporal_outage
@@ -48,6 +49,7 @@ class EventDispatcher:
         *,
         checker: RequirementChecker | None = None,
         sealer: SecretSealer | None = None,
+        engine: EngineSettings | None = None,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
@@ -56,6 +58,7 @@ class EventDispatcher:
         self._handlers = handlers
         self._checker = checker
         self._sealer = sealer
+        self._engine = engine
 
     async def checkin(
         self,
@@ -137,6 +140,7 @@ class EventDispatcher:
                 event,
                 checker=self._checker,
                 sealer=self._sealer,
+                engine=self._engine,
             )
         except AllAlreadyRunningError:
             log.info("subscription's workflow already running", extra=fields)
@@ -156,7 +160,9 @@ class EventDispatcher:
         delivery = EventDelivery(enrollment_id=eid, event=event, url_params=params)
         event_key = uuid.uuid5(uuid.UUID(delivery_id), event.type.value)
         await _all(
-            self._start_handler(handler.name, f"{handler.name}/{eid}/{event_key}", delivery)
+            self._start_handler(
+                handler.config.name, f"{handler.config.name}/{eid}/{event_key}", delivery
+            )
             for handler in self._handlers
             if handler.wants(event)
         )

@@ -31,10 +31,13 @@ class IntakeUnavailableError(RuntimeError):
 class IntakeTiming:
     """How patient delivery is; the defaults suit production, tests shorten the waits."""
 
-    inline_timeout: dt.timedelta = dt.timedelta(seconds=5)
-    """Longest an HTTP answer waits for inline delivery (the webhook is safe either way)."""
-    inline_lease: dt.timedelta = dt.timedelta(seconds=15)
-    """How long other relays leave a freshly accepted webhook to its own bridge."""
+    inline_timeout: dt.timedelta = dt.timedelta(seconds=2)
+    """Longest an HTTP answer waits for inline delivery (the webhook is safe either way); a
+    delivery takes milliseconds while Temporal is up, and the sender should not wait long
+    when it is not."""
+    inline_lease: dt.timedelta = dt.timedelta(seconds=3)
+    """How long other relays leave a freshly accepted webhook to its own bridge: just over the
+    inline timeout, so the webhooks of a bridge killed mid-delivery are taken up at once."""
     attempt_timeout: dt.timedelta = dt.timedelta(seconds=40)
     """One relay attempt; a check-in's cancels may wait for workflows to end (up to 30 s)."""
     relay_lease: dt.timedelta = dt.timedelta(seconds=60)

@@ -30,7 +30,6 @@ class MDMCommand(BaseModel):
     stored: tuple[StoredValue, ...] = ()
     """Values the enqueue activity reads from the app database when it builds the plist:
     profile bytes and secrets never travel in workflow history. Not part of the plist."""
-    device_channel_only: ClassVar[bool] = False
     read_only: ClassVar[bool] = False
     """A query that changes nothing on the device, so asking again is always safe: the engine
     re-sends it with a fresh CommandUUID when its answer may have been lost."""
@@ -117,7 +116,6 @@ class DeviceConfigured(MDMCommand):
     request_type: Literal["DeviceConfigured"] = Field(
         default="DeviceConfigured", alias="RequestType"
     )
-    device_channel_only: ClassVar[bool] = True
 
 
 class DeviceLock(MDMCommand):
@@ -125,7 +123,6 @@ class DeviceLock(MDMCommand):
     pin: str | None = Field(default=None, alias="PIN", repr=False)
     message: str | None = Field(default=None, alias="Message")
     phone_number: str | None = Field(default=None, alias="PhoneNumber")
-    device_channel_only: ClassVar[bool] = True
 
 
 class FileVaultUnlock(BaseModel):
@@ -143,7 +140,6 @@ class RotateFileVaultKey(MDMCommand):
         default=None, alias="ReplyEncryptionCertificate"
     )
     new_certificate: bytes | None = Field(default=None, alias="NewCertificate")
-    device_channel_only: ClassVar[bool] = True
 
 
 AnyCommand = Annotated[

@@ -27,6 +27,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from mdmflow.activities.models import EngineSettings
 from mdmflow.activities.requirements import RequirementCheck, RequirementError
 from mdmflow.workflows import search
 from mdmflow.workflows.errors import ContextError
@@ -70,6 +71,7 @@ async def start_workflows(
     *,
     checker: RequirementCheck | None = None,
     sealer: SecretSealer | None = None,
+    engine: EngineSettings | None = None,
 ) -> StartOutcome:
     """Start ``name`` on every ID; raise if the name is unknown, the input bad, or all busy.
 
@@ -90,6 +92,7 @@ async def start_workflows(
             context=context,
             url_params=url_params or {},
             event=event,
+            engine=engine,
         )
         for eid in unique
     ]
@@ -133,19 +136,19 @@ async def _start_one(
 ) -> bool:
     try:
         await client.start_workflow(
-            cls.name,
+            cls.config.name,
             start,
-            id=cls.workflow_id(start.enrollment_id, start.instance_id),
+            id=cls.config.workflow_id(start.enrollment_id, start.instance_id),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(search.ENROLLMENT_ID, start.enrollment_id),
-                    SearchAttributePair(search.WORKFLOW_NAME, cls.name),
+                    SearchAttributePair(search.WORKFLOW_NAME, cls.config.name),
                     SearchAttributePair(search.INSTANCE_ID, start.instance_id),
                 ]
             ),
-            static_summary=f"{cls.summary} on {start.enrollment_id}",
+            static_summary=f"{cls.config.summary} on {start.enrollment_id}",
             static_details=f"Instance `{start.instance_id}`; context `{start.context or '-'}`",
         )
     except WorkflowAlreadyStartedError:

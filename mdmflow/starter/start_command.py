@@ -53,7 +53,14 @@ async def run_start(settings: Settings, name: str, ids: Sequence[str], context: 
     check = DatabaseCheck(settings)
     try:
         outcome = await start_workflows(
-            client, settings.task_queue, name, ids, context, checker=check, sealer=check
+            client,
+            settings.task_queue,
+            name,
+            ids,
+            context,
+            checker=check,
+            sealer=check,
+            engine=settings.engine,
         )
     except (UnknownWorkflowError, StartError, AllAlreadyRunningError) as exc:
         print(f"mdmflow: {exc}", file=sys.stderr)

@@ -10,7 +10,6 @@ values can be secrets: they never appear in errors or logs.
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -25,35 +24,32 @@ with workflow.unsafe.imports_passed_through():
     from mdmflow.mdm.responses import CertificateListResponse
     from mdmflow.mdm.stored import TextReplacement
     from mdmflow.workflows.certprof_decide import (
+        CERTPROF,
+        CertProfResult,
         CertProfStart,
-        Decision,
         decide,
         parse_certprof_context,
     )
+    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.content import load_profiles
-    from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
+    from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.models import SealedContext, StepError, WorkflowStart
-    from mdmflow.workflows.outcomes import CommandOutcome, outcome
-
-CERTPROF = "io.micromdm.wf.certprof.v1"
+    from mdmflow.workflows.outcomes import outcome
 
 
-class CertProfResult(BaseModel):
-    """The decision over the device's certificates and, if the profile was sent, its answer."""
-
-    enrollment_id: str
-    profile: str
-    decision: Decision
-    install: CommandOutcome | None = None
-
-
-@mdm_workflow(CERTPROF, summary="Install or renew a certificate profile")
+@workflow.defn(name=CERTPROF, failure_exception_types=BAD_INPUT)
 class CertProfWorkflow(MDMWorkflow[CertProfStart, CertProfResult]):
     """Steps ``list`` (CertificateList) and, when needed, ``profile`` (InstallProfile).
 
     More than one matching certificate, or an InstallProfile the device refuses, fails the
     workflow with the reason; keeping a good certificate completes it with the decision.
     """
+
+    config = WorkflowConfig(name=CERTPROF, summary="Install or renew a certificate profile")
+
+    @workflow.run
+    async def run(self, start: WorkflowStart) -> CertProfResult:
+        return await self.execute(start)
 
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> CertProfStart:
@@ -75,13 +71,8 @@ class CertProfWorkflow(MDMWorkflow[CertProfStart, CertProfResult]):
 
     async def steps(self, start: CertProfStart) -> CertProfResult:
         listed = await self.step("list", [CertificateList(managed_only=not start.no_managed_only)])
-        if listed.timed_out:
-            raise StepError("the device did not answer CertificateList before the step timeout")
-        answer = listed.of_type("CertificateList")
-        if not answer.acknowledged:
-            chain = "; ".join(e.localized_description for e in answer.error_chain)
-            raise StepError(f"CertificateList answered {answer.status}: {chain or 'no detail'}")
-        certificates = answer.response(CertificateListResponse).certificate_list
+        answer = listed.answer("CertificateList", CertificateListResponse)
+        certificates = answer.certificate_list
         decision = decide(start, certificates, workflow.now())
         result = CertProfResult(
             enrollment_id=self.enrollment_id, profile=start.profile, decision=decision

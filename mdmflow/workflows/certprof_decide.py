@@ -19,7 +19,9 @@ from mdmflow.mdm.responses import InstalledCertificate
 from mdmflow.validation import first_error
 from mdmflow.workflows.errors import ContextError
 from mdmflow.workflows.models import StepError
+from mdmflow.workflows.outcomes import CommandOutcome
 
+CERTPROF = "io.micromdm.wf.certprof.v1"
 CONTEXT_EXAMPLE = (
     '{"profile": "scep", "filter": {"cn_prefix": "device-"}, '
     '"criteria": {"until_expiry_sec": 2592000}, "text_replacements": {"%CN%": "device-1"}}'
@@ -72,7 +74,7 @@ class CertProfStart(BaseModel):
 
 def replacement_secret(instance_id: str, old: str) -> str:
     """Where a certprof start's replacement value is sealed for each of its devices."""
-    return f"io.micromdm.wf.certprof.v1.{instance_id}.replacement.{old}"
+    return f"{CERTPROF}.{instance_id}.replacement.{old}"
 
 
 class Verdict(StrEnum):
@@ -100,6 +102,15 @@ class Decision(BaseModel):
     @property
     def install(self) -> bool:
         return self.verdict is not Verdict.KEEP
+
+
+class CertProfResult(BaseModel):
+    """The decision over the device's certificates and, if the profile was sent, its answer."""
+
+    enrollment_id: str
+    profile: str
+    decision: Decision
+    install: CommandOutcome | None = None
 
 
 def parse_certprof_context(context: str) -> CertProfStart:

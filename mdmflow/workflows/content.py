@@ -15,12 +15,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
+    from mdmflow.activities.content import ContentActivities
     from mdmflow.activities.content_models import (
-        LOAD_CMDPLAN_ACTIVITY,
-        LOAD_PROFILES_ACTIVITY,
         CmdPlanRequirement,
         LoadedCmdPlan,
-        LoadedProfiles,
         ProfileNames,
         ProfilePayload,
     )
@@ -37,10 +35,9 @@ async def load_profiles(names: Sequence[str]) -> dict[str, ProfilePayload]:
     """The named profiles' identities as stored now (their bytes stay in the app database:
     ``InstallProfile.from_store`` has the enqueue activity read them)."""
     try:
-        loaded: LoadedProfiles = await workflow.execute_activity(
-            LOAD_PROFILES_ACTIVITY,
+        loaded = await workflow.execute_activity_method(
+            ContentActivities.load_profiles,
             ProfileNames(names=list(names)),
-            result_type=LoadedProfiles,
             start_to_close_timeout=LOAD_TIMEOUT,
             retry_policy=LOAD_RETRY,
             summary=f"load profiles {', '.join(names)}",
@@ -51,12 +48,11 @@ async def load_profiles(names: Sequence[str]) -> dict[str, ProfilePayload]:
 
 
 async def load_cmdplan(need: CmdPlanRequirement) -> LoadedCmdPlan:
-    """The command plan with its profiles' bytes, checked as at the start."""
+    """The command plan with its profiles' identities, checked as at the start."""
     try:
-        plan: LoadedCmdPlan = await workflow.execute_activity(
-            LOAD_CMDPLAN_ACTIVITY,
+        plan = await workflow.execute_activity_method(
+            ContentActivities.load_cmdplan,
             need,
-            result_type=LoadedCmdPlan,
             start_to_close_timeout=LOAD_TIMEOUT,
             retry_policy=LOAD_RETRY,
             summary=f"load cmdplan {need.name}",

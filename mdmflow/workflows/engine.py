@@ -8,10 +8,10 @@ delays, search attributes, Web UI details and the ``status`` query.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Generic, NoReturn, TypeVar, get_type_hints
+from typing import ClassVar, Generic, NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -20,30 +20,28 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
-    from mdmflow.activities.content_models import (
-        CHECK_REQUIREMENTS_ACTIVITY,
-        INVALID_CONTEXT,
-        StartRequirements,
-    )
+    from mdmflow.activities.content import ContentActivities
+    from mdmflow.activities.content_models import StartRequirements
+    from mdmflow.activities.mdm import MDMActivities
     from mdmflow.activities.models import (
-        ENGINE_SETTINGS_ACTIVITY,
-        ENQUEUE_ACTIVITY,
-        LOAD_PAYLOAD_ACTIVITY,
-        PUSH_ACTIVITY,
-        RECORD_START_ACTIVITY,
-        REPORT_VIEW_ACTIVITY,
         EngineSettings,
         EnqueueStep,
         PayloadRef,
         PushRequest,
         QueuedCommand,
-        ReportView,
-        StoredPayload,
         WorkflowStarted,
+    )
+    from mdmflow.failures import (
+        INVALID_CONTEXT,
+        MDM_REJECTED,
+        STEP_CANNOT_BE_SENT,
+        STEP_FAILED,
+        STORED_VALUE_MISSING,
     )
     from mdmflow.mdm.commands import MDMCommand
     from mdmflow.mdm.reports import CommandStatus
     from mdmflow.workflows import search
+    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.errors import ContextError
     from mdmflow.workflows.models import (
         COMMAND_REPORT_SIGNAL,
@@ -61,17 +59,18 @@ with workflow.unsafe.imports_passed_through():
 
 StartT = TypeVar("StartT")
 ResultT = TypeVar("ResultT")
-W = TypeVar("W", bound="type[MDMWorkflow[Any, Any]]")
 
-MDM_REJECTED = "MDMRejected"
-STORED_VALUE_MISSING = "StoredValueMissing"
-STEP_CANNOT_BE_SENT = frozenset({MDM_REJECTED, STORED_VALUE_MISSING})
-"""Enqueue failures no retry or wait can fix: the workflow fails with the reason."""
+BAD_INPUT: list[type[Exception]] = [ValidationError]
+"""``failure_exception_types`` of every MDM workflow: input that does not validate fails
+the workflow instead of retrying its task for ever."""
 ENQUEUE_ATTEMPT_TIMEOUT = timedelta(seconds=60)
 MDM_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 """The MDM activities heartbeat every second; a worker killed mid-call is noticed in 5 s."""
 REASK_PATCH = "reask-lost-queries"
 REPORT_VIEW_PATCH = "bounded-report-view"
+LEAN_START_PATCH = "lean-first-task"
+"""Engine settings from the start input, the last-started record with the first enqueue,
+search attributes from the starter: no call on the first workflow task."""
 ENQUEUE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -112,15 +111,12 @@ class _Tracked:
 class MDMWorkflow(Generic[StartT, ResultT]):
     """Base of every MDM workflow: one Temporal workflow per enrollment ID.
 
-    Subclasses set ``name`` through :func:`mdm_workflow`, may set ``step_timeout`` (a workflow
-    default between a step's own timeout and ``MDMFLOW_STEP_TIMEOUT``) and ``exclusive``
-    (False gives NanoCMD's MultipleSimultaneous: the instance ID joins the workflow ID).
+    A subclass is a plain Temporal workflow: ``@workflow.defn(name=…)`` and a ``@workflow.run``
+    method that calls :meth:`execute`, a :class:`WorkflowConfig` as ``config``, and its steps
+    and decisions in :meth:`steps`. The base owns what NanoCMD's engine owned.
     """
 
-    name: ClassVar[str] = ""
-    summary: ClassVar[str] = ""
-    exclusive: ClassVar[bool] = True
-    step_timeout: ClassVar[timedelta | None] = None
+    config: ClassVar[WorkflowConfig]
 
     def __init__(self) -> None:
         self._tracked: dict[str, _Tracked] = {}
@@ -128,10 +124,13 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._completing_params: dict[str, str] = {}
         self._start: WorkflowStart | None = None
         self._instance_id = ""
-        self._engine: EngineSettings | None = None
+        self._engine = EngineSettings()
         self._step: str | None = None
         self._step_started: datetime | None = None
         self._steps_done: list[str] = []
+        self._step_labels: list[str] = []
+        self._waiting_for: str | None = None
+        self._first_enqueue_records_start = False
 
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> StartT:
@@ -156,13 +155,6 @@ class MDMWorkflow(Generic[StartT, ResultT]):
     async def steps(self, start: StartT) -> ResultT:
         """The workflow's sequence of steps and decisions."""
         raise NotImplementedError
-
-    @classmethod
-    def workflow_id(cls, enrollment_id: str, instance_id: str) -> str:
-        """NanoCMD exclusivity as a workflow ID: one running instance per (name, enrollment)."""
-        if cls.exclusive:
-            return f"{cls.name}/{enrollment_id}"
-        return f"{cls.name}/{enrollment_id}/{instance_id}"
 
     @property
     def enrollment_id(self) -> str:
@@ -192,7 +184,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
     @workflow.query(name=STATUS_QUERY)
     def _status(self) -> WorkflowStatus:
         return WorkflowStatus(
-            workflow=self.name,
+            workflow=self.config.name,
             enrollment_id=self._start.enrollment_id if self._start else "",
             instance_id=self._instance_id,
             step=self._step,
@@ -209,56 +201,93 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 if t.final is None
             ],
             steps_completed=list(self._steps_done),
+            waiting_for=self._waiting_for,
         )
 
-    async def _execute(self, start: WorkflowStart) -> ResultT:
+    async def execute(self, start: WorkflowStart) -> ResultT:
+        """Run :meth:`steps` for ``start``; what every workflow's ``@workflow.run`` calls.
+
+        The first workflow task does only what cannot be known earlier: the starter set the
+        search attributes and passed the engine settings, and the first enqueue records the
+        last-started time. Histories of workflows started before that still replay.
+        """
         self._start = start
         self._instance_id = start.instance_id or workflow.info().first_execution_run_id
         if start.continued is not None:
             self._steps_done = list(start.continued.steps_completed)
-        workflow.upsert_search_attributes(
-            [
-                search.ENROLLMENT_ID.value_set(start.enrollment_id),
-                search.WORKFLOW_NAME.value_set(self.name),
-                search.INSTANCE_ID.value_set(self._instance_id),
-            ]
-        )
-        try:
-            typed_start = type(self).parse_start(start)
-        except (ContextError, ValidationError) as exc:
-            raise ApplicationError(
-                f"invalid start context for {self.name}: {exc}",
-                type=INVALID_CONTEXT,
-                non_retryable=True,
-            ) from None
-        self._engine = await workflow.execute_local_activity(
-            ENGINE_SETTINGS_ACTIVITY,
-            result_type=EngineSettings,
-            start_to_close_timeout=timedelta(seconds=10),
-        )
+            self._step_labels = list(self._steps_done)
+        lean = workflow.patched(LEAN_START_PATCH)
+        self._upsert_start_attributes(everything=not lean)
+        typed_start = self._parse(start)
+        if lean:
+            self._engine = start.engine or EngineSettings()
+        else:
+            self._engine = await workflow.execute_local_activity_method(
+                MDMActivities.engine_settings, start_to_close_timeout=timedelta(seconds=10)
+            )
         needs = type(self).requirements(typed_start)
         if needs.any:
             await self._check_requirements(needs)
         # A continued run is the same workflow start: IdleNotStartedSince keeps the first time.
-        if start.continued is None and workflow.patched("record-last-start"):
-            info = workflow.info()
-            await workflow.execute_local_activity(
-                RECORD_START_ACTIVITY,
-                WorkflowStarted(
-                    enrollment_id=start.enrollment_id,
-                    workflow_name=self.name,
-                    workflow_id=info.workflow_id,
-                    started_at=info.workflow_start_time,
-                ),
-                start_to_close_timeout=timedelta(seconds=30),
-            )
+        if start.continued is None:
+            if lean:
+                self._first_enqueue_records_start = True
+            elif workflow.patched("record-last-start"):
+                await workflow.execute_local_activity_method(
+                    MDMActivities.record_workflow_start,
+                    self._started_record(),
+                    start_to_close_timeout=timedelta(seconds=30),
+                )
         try:
             result = await self.steps(typed_start)
         except StepError as exc:
-            raise ApplicationError(str(exc), type="StepError", non_retryable=True) from None
-        workflow.upsert_search_attributes([search.STEP.value_unset()])
-        workflow.set_current_details(f"**Done** after steps: {', '.join(self._steps_done)}")
+            raise ApplicationError(str(exc), type=STEP_FAILED, non_retryable=True) from None
+        if not lean:
+            workflow.upsert_search_attributes([search.STEP.value_unset()])
+        self._step = self._waiting_for = None
+        workflow.set_current_details(self._done_details())
         return result
+
+    def waiting_for(self, reason: str | None) -> None:
+        """Say in the workflow's own words what it waits for (shown in the Web UI's current
+        details and the ``status`` query until the next call), e.g. ``FileVault is not on
+        yet (poll 3 of 180)``; None clears it."""
+        self._waiting_for = reason
+        self._show_details()
+
+    def _parse(self, start: WorkflowStart) -> StartT:
+        try:
+            return type(self).parse_start(start)
+        except (ContextError, ValidationError) as exc:
+            raise ApplicationError(
+                f"invalid start context for {self.config.name}: {exc}",
+                type=INVALID_CONTEXT,
+                non_retryable=True,
+            ) from None
+
+    def _upsert_start_attributes(self, *, everything: bool) -> None:
+        """The starters set these; a start that did not (``temporal workflow start``) gets
+        them from the workflow, so the Web UI's columns are never empty."""
+        wanted = [
+            (search.ENROLLMENT_ID, self.enrollment_id),
+            (search.WORKFLOW_NAME, self.config.name),
+            (search.INSTANCE_ID, self._instance_id),
+        ]
+        present = workflow.info().typed_search_attributes
+        missing = [
+            key.value_set(value) for key, value in wanted if everything or present.get(key) != value
+        ]
+        if missing:
+            workflow.upsert_search_attributes(missing)
+
+    def _started_record(self) -> WorkflowStarted:
+        info = workflow.info()
+        return WorkflowStarted(
+            enrollment_id=self.enrollment_id,
+            workflow_name=self.config.name,
+            workflow_id=info.workflow_id,
+            started_at=info.workflow_start_time,
+        )
 
     async def _check_requirements(self, needs: StartRequirements) -> None:
         """Fail at once, without retrying, when the start needs what the database lacks.
@@ -267,8 +296,8 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         (``temporal workflow start``) and anything deleted in between.
         """
         try:
-            await workflow.execute_local_activity(
-                CHECK_REQUIREMENTS_ACTIVITY,
+            await workflow.execute_local_activity_method(
+                ContentActivities.check_requirements,
                 needs,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=REQUIREMENTS_RETRY,
@@ -278,7 +307,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             cause = err.cause if isinstance(err, ActivityError) else err
             if isinstance(cause, ApplicationError) and cause.type == INVALID_CONTEXT:
                 raise ApplicationError(
-                    f"invalid start context for {self.name}: {cause.message}",
+                    f"invalid start context for {self.config.name}: {cause.message}",
                     type=INVALID_CONTEXT,
                     non_retryable=True,
                 ) from None
@@ -311,20 +340,20 @@ class MDMWorkflow(Generic[StartT, ResultT]):
     ) -> StepResult:
         """Send ``commands`` as one step and wait until each has a final answer or time is up.
 
-        Timeout precedence is the step's ``timeout``, then the workflow's ``step_timeout``,
-        then ``MDMFLOW_STEP_TIMEOUT``; it counts from the enqueue, as in NanoCMD. On timeout
-        the result carries whatever arrived (``timed_out=True``) and the workflow decides.
+        Timeout precedence is the step's ``timeout``, then the workflow config's
+        ``step_timeout``, then ``MDMFLOW_STEP_TIMEOUT``; it counts from the enqueue, as in
+        NanoCMD. On timeout the result carries whatever arrived (``timed_out=True``) and the
+        workflow decides (:meth:`StepResult.answer` says it in one line).
         """
         if not commands:
             raise ValueError(f"step {name!r} has no commands")
         engine = self._engine
-        assert engine is not None, "step() called outside steps()"
         if not_until is not None:
             delay = not_until - workflow.now()
             if delay > timedelta(0):
                 self._enter_step(name, waiting_until=not_until)
                 await workflow.sleep(delay, summary=f"{name}: NotUntil {not_until.isoformat()}")
-        limit = timeout or self.step_timeout or timedelta(seconds=engine.step_timeout_s)
+        limit = timeout or self.config.step_timeout or timedelta(seconds=engine.step_timeout_s)
         queued = [QueuedCommand(command_uuid=str(workflow.uuid4()), command=c) for c in commands]
         self._tracked = {q.command_uuid: _Tracked(q.command) for q in queued}
         self._aliases = {}
@@ -343,6 +372,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._tracked, self._aliases = {}, {}
         self._step, self._step_started = None, None
         self._steps_done.append(name)
+        self._step_labels.append(name or " + ".join(c.request_type for c in commands))
         return result
 
     def _enter_step(self, name: str, waiting_until: datetime | None = None) -> None:
@@ -357,14 +387,15 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         """Run the enqueue activity; False when the MDM server stayed down for the whole step."""
         request = EnqueueStep(
             workflow_id=workflow.info().workflow_id,
-            workflow_name=self.name,
+            workflow_name=self.config.name,
             step=name,
             enrollment_ids=[self.enrollment_id],
             commands=queued,
+            started=self._started_record() if self._first_enqueue_records_start else None,
         )
         try:
-            await workflow.execute_activity(
-                ENQUEUE_ACTIVITY,
+            await workflow.execute_activity_method(
+                MDMActivities.enqueue_step,
                 request,
                 start_to_close_timeout=ENQUEUE_ATTEMPT_TIMEOUT,
                 schedule_to_close_timeout=limit,
@@ -385,6 +416,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 extra={"step": name, "reason": str(cause or err)},
             )
             return False
+        self._first_enqueue_records_start = False
         return True
 
     async def _wait_for_answers(
@@ -440,8 +472,8 @@ class MDMWorkflow(Generic[StartT, ResultT]):
 
     async def _repush(self, name: str) -> None:
         try:
-            await workflow.execute_activity(
-                PUSH_ACTIVITY,
+            await workflow.execute_activity_method(
+                MDMActivities.push,
                 PushRequest(enrollment_ids=[self.enrollment_id]),
                 start_to_close_timeout=timedelta(seconds=30),
                 heartbeat_timeout=MDM_HEARTBEAT_TIMEOUT,
@@ -471,20 +503,18 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         payload, truncated = report.payload or {}, False
         if report.payload_ref is not None:
             if workflow.patched(REPORT_VIEW_PATCH):
-                view = await workflow.execute_activity(
-                    REPORT_VIEW_ACTIVITY,
+                view = await workflow.execute_activity_method(
+                    MDMActivities.report_view,
                     PayloadRef(ref=report.payload_ref),
-                    result_type=ReportView,
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=PUSH_RETRY,
                     summary=f"{tracked.request_type}: the answer stored aside, as a bounded view",
                 )
                 payload, truncated = view.payload, view.truncated
             else:
-                stored = await workflow.execute_activity(
-                    LOAD_PAYLOAD_ACTIVITY,
+                stored = await workflow.execute_activity_method(
+                    MDMActivities.load_report_payload,
                     PayloadRef(ref=report.payload_ref),
-                    result_type=StoredPayload,
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=PUSH_RETRY,
                 )
@@ -505,7 +535,10 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         if self._step is None or self._step_started is None:
             return
         answered = sum(1 for t in self._tracked.values() if t.final is not None)
-        lines = [f"**Step** `{self._step}` since {self._step_started.isoformat()}"]
+        label = self._step or " + ".join(t.request_type for t in self._tracked.values())
+        lines = [f"**Step** `{label}` since {self._step_started.isoformat()}"]
+        if self._waiting_for:
+            lines.append(f"Waiting: {self._waiting_for}.")
         if waiting_until is not None:
             lines.append(f"Waiting until {waiting_until.isoformat()} (NotUntil) before enqueueing.")
         else:
@@ -522,26 +555,6 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 lines.append(f"| `{uuid}` | {t.request_type} | {status} |")
         workflow.set_current_details("\n".join(lines))
 
-
-def mdm_workflow(name: str, *, summary: str) -> Callable[[W], W]:
-    """Register an :class:`MDMWorkflow` subclass as the Temporal workflow type ``name``.
-
-    It supplies the ``@workflow.run`` method (typed from ``steps``) so a workflow file holds
-    only its steps and decisions, and makes bad input fail the workflow instead of retrying.
-    """
-
-    def wrap(cls: W) -> W:
-        result_type = get_type_hints(cls.steps)["return"]
-
-        async def run(self: MDMWorkflow[Any, Any], start: WorkflowStart) -> Any:
-            return await self._execute(start)
-
-        run.__annotations__ = {"start": WorkflowStart, "return": result_type}
-        run.__module__ = cls.__module__
-        run.__qualname__ = f"{cls.__name__}.run"
-        cls.run = workflow.run(run)  # type: ignore[attr-defined]
-        cls.name = name
-        cls.summary = summary
-        return workflow.defn(name=name, failure_exception_types=[ValidationError])(cls)
-
-    return wrap
+    def _done_details(self) -> str:
+        steps = "\n".join(f"{n}. {label}" for n, label in enumerate(self._step_labels, 1))
+        return f"**Done** after {len(self._step_labels)} step(s):\n\n{steps or '(none)'}"

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.models import EventType, MDMEvent
 
 
@@ -26,15 +27,14 @@ class EventDelivery(BaseModel):
 
 
 class MDMEventHandler:
-    """Base of event-handler workflows; subclasses say what they want and define ``run``."""
+    """Base of event-handler workflows; subclasses say in ``config`` which events they take
+    and define ``run``."""
 
-    name: ClassVar[str] = ""
-    events: ClassVar[frozenset[EventType]] = frozenset()
-    command_response_types: ClassVar[frozenset[str]] = frozenset()
+    config: ClassVar[WorkflowConfig]
 
     @classmethod
     def wants(cls, event: MDMEvent) -> bool:
         if event.type is EventType.ALL_COMMAND_RESPONSE:
             report = event.command_report
-            return report is not None and report.request_type in cls.command_response_types
-        return event.type in cls.events
+            return report is not None and report.request_type in cls.config.command_response_types
+        return event.type in cls.config.events

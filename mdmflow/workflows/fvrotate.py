@@ -3,39 +3,28 @@
 As NanoCMD: ``RotateFileVaultKey`` with the escrowed key as ``FileVaultUnlock.Password`` and
 the escrow certificate as ``ReplyEncryptionCertificate``; the device answers with the new key
 encrypted to that certificate, which is decrypted and replaces the stored one. The current
-key travels to the MDM server inside the command, and in Temporal only inside encrypted
-payloads. The start context is ignored.
+key is read from the sealed store by the enqueue activity, so it never enters workflow
+history. The start context is ignored.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from mdmflow.activities.filevault_models import (
-        FV_ROTATE_COMMAND_ACTIVITY,
-        RotateCommand,
-        RotateCommandRequest,
-    )
+    from mdmflow.activities.filevault import FileVaultActivities
+    from mdmflow.activities.filevault_models import RotateCommandRequest
     from mdmflow.mdm.responses import RotateFileVaultKeyResponse
-    from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
-    from mdmflow.workflows.filevault import ACTIVITY_TIMEOUT, SUBSYSTEM_RETRY, escrow_envelope
+    from mdmflow.workflows.config import WorkflowConfig
+    from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
+    from mdmflow.workflows.escrow_steps import ACTIVITY_TIMEOUT, SUBSYSTEM_RETRY, escrow_envelope
     from mdmflow.workflows.models import StepError, WorkflowStart
+    from mdmflow.workflows.results import FileVaultRotateResult
 
 FVROTATE = "io.micromdm.wf.fvrotate.v1"
 
 
-class FileVaultRotateResult(BaseModel):
-    """The new key is escrowed (read it from the inventory with ``secrets=1``)."""
-
-    enrollment_id: str
-    escrowed_at: datetime
-
-
-@mdm_workflow(FVROTATE, summary="Rotate the FileVault recovery key and escrow the new one")
+@workflow.defn(name=FVROTATE, failure_exception_types=BAD_INPUT)
 class FileVaultRotateWorkflow(MDMWorkflow[WorkflowStart, FileVaultRotateResult]):
     """One step ``""`` with ``RotateFileVaultKey``.
 
@@ -43,15 +32,22 @@ class FileVaultRotateWorkflow(MDMWorkflow[WorkflowStart, FileVaultRotateResult])
     than Acknowledged, when the answer has no new key, or when the new key does not decrypt.
     """
 
+    config = WorkflowConfig(
+        name=FVROTATE, summary="Rotate the FileVault recovery key and escrow the new one"
+    )
+
+    @workflow.run
+    async def run(self, start: WorkflowStart) -> FileVaultRotateResult:
+        return await self.execute(start)
+
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> WorkflowStart:
         return start
 
     async def steps(self, start: WorkflowStart) -> FileVaultRotateResult:
-        prepared = await workflow.execute_activity(
-            FV_ROTATE_COMMAND_ACTIVITY,
+        prepared = await workflow.execute_activity_method(
+            FileVaultActivities.rotate_command,
             RotateCommandRequest(enrollment_id=start.enrollment_id),
-            result_type=RotateCommand,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=SUBSYSTEM_RETRY,
             summary="build RotateFileVaultKey from the escrowed key",
@@ -59,13 +55,7 @@ class FileVaultRotateWorkflow(MDMWorkflow[WorkflowStart, FileVaultRotateResult])
         if prepared.command is None:
             raise StepError(prepared.problem)
         answer = await self.step("", [prepared.command])
-        if answer.timed_out:
-            raise StepError("the device did not answer RotateFileVaultKey before the step timeout")
-        rotated = answer.of_type("RotateFileVaultKey")
-        if not rotated.acknowledged:
-            chain = "; ".join(e.localized_description for e in rotated.error_chain)
-            raise StepError(f"RotateFileVaultKey answered {rotated.status}: {chain or 'no detail'}")
-        result = rotated.response(RotateFileVaultKeyResponse).rotate_result
+        result = answer.answer("RotateFileVaultKey", RotateFileVaultKeyResponse).rotate_result
         envelope = result.encrypted_new_recovery_key if result else None
         if not envelope:
             raise StepError(

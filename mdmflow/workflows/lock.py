@@ -12,28 +12,25 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from mdmflow.activities.lock import LockActivities
     from mdmflow.activities.lock_models import (
-        LOCK_ACKNOWLEDGED_ACTIVITY,
-        LOCK_ESCROW_ACTIVITY,
-        LOCK_NEW_PIN_ACTIVITY,
-        LOCK_PIN_ACTIVITY,
         LOCK_WORKFLOW,
         PIN_SECRET,
         LockAcknowledged,
         LockEscrow,
         LockNewPin,
-        LockPin,
     )
     from mdmflow.mdm.commands import DeviceLock
     from mdmflow.mdm.responses import DeviceLockResponse
     from mdmflow.mdm.stored import StoredValue
-    from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
-    from mdmflow.workflows.models import StepError, WorkflowStart
+    from mdmflow.workflows.config import WorkflowConfig
+    from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
+    from mdmflow.workflows.models import WorkflowStart
+    from mdmflow.workflows.results import LockResult
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 PIN_BY_REFERENCE_PATCH = "lock-pin-by-reference"
@@ -44,22 +41,19 @@ STORE_RETRY = RetryPolicy(
 )
 
 
-class LockResult(BaseModel):
-    """When the lock was sent and acknowledged; the PIN is in the inventory's secrets only."""
-
-    enrollment_id: str
-    sent_at: datetime
-    acknowledged_at: datetime
-    message_result: str | None = None
-
-
-@mdm_workflow(LOCK_WORKFLOW, summary="Lock a device with an escrowed PIN")
+@workflow.defn(name=LOCK_WORKFLOW, failure_exception_types=BAD_INPUT)
 class LockWorkflow(MDMWorkflow[WorkflowStart, LockResult]):
     """One step ``""`` with ``DeviceLock``; the start context is ignored, as in NanoCMD.
 
     A step timeout or an answer other than Acknowledged fails the workflow with a
     ``StepError``; the PIN stays escrowed, since the device may still have been locked.
     """
+
+    config = WorkflowConfig(name=LOCK_WORKFLOW, summary="Lock a device with an escrowed PIN")
+
+    @workflow.run
+    async def run(self, start: WorkflowStart) -> LockResult:
+        return await self.execute(start)
 
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> WorkflowStart:
@@ -68,8 +62,8 @@ class LockWorkflow(MDMWorkflow[WorkflowStart, LockResult]):
     async def steps(self, start: WorkflowStart) -> LockResult:
         if workflow.patched(PIN_BY_REFERENCE_PATCH):
             sent_at = workflow.now()
-            await workflow.execute_activity(
-                LOCK_NEW_PIN_ACTIVITY,
+            await workflow.execute_activity_method(
+                LockActivities.escrow_new_pin,
                 LockNewPin(enrollment_id=start.enrollment_id, sent_at=sent_at),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=STORE_RETRY,
@@ -79,16 +73,10 @@ class LockWorkflow(MDMWorkflow[WorkflowStart, LockResult]):
         else:
             sent_at, command = await self._pin_through_history(start)
         answer = await self.step("", [command])
-        if answer.timed_out:
-            raise StepError("the device did not answer DeviceLock before the step timeout")
-        lock = answer.of_type("DeviceLock")
-        if not lock.acknowledged:
-            chain = "; ".join(e.localized_description for e in lock.error_chain)
-            raise StepError(f"DeviceLock answered {lock.status}: {chain or 'no detail'}")
-        message = lock.response(DeviceLockResponse).message_result
+        message = answer.answer("DeviceLock", DeviceLockResponse).message_result
         acknowledged_at = workflow.now()
-        await workflow.execute_activity(
-            LOCK_ACKNOWLEDGED_ACTIVITY,
+        await workflow.execute_activity_method(
+            LockActivities.record_acknowledged,
             LockAcknowledged(
                 enrollment_id=start.enrollment_id,
                 acknowledged_at=acknowledged_at,
@@ -107,16 +95,15 @@ class LockWorkflow(MDMWorkflow[WorkflowStart, LockResult]):
 
     async def _pin_through_history(self, start: WorkflowStart) -> tuple[datetime, DeviceLock]:
         """How locks started before the PIN stayed in the sealed store ran (their replays)."""
-        drawn = await workflow.execute_activity(
-            LOCK_PIN_ACTIVITY,
-            result_type=LockPin,
+        drawn = await workflow.execute_activity_method(
+            LockActivities.draw_pin,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
             summary="draw a PIN",
         )
         sent_at = workflow.now()
-        await workflow.execute_activity(
-            LOCK_ESCROW_ACTIVITY,
+        await workflow.execute_activity_method(
+            LockActivities.escrow_pin,
             LockEscrow(enrollment_id=start.enrollment_id, pin=drawn.pin, sent_at=sent_at),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Self, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mdmflow.activities.models import EngineSettings
 from mdmflow.mdm.checkin import Checkin
 from mdmflow.mdm.plist import JsonValue
 from mdmflow.mdm.reports import CommandStatus, ErrorChainItem
@@ -75,6 +76,8 @@ class WorkflowStart(BaseModel):
     event: MDMEvent | None = None
     continued: ContinuedRun | None = None
     """None on a real start; the carried state when the engine continued the workflow."""
+    engine: EngineSettings | None = None
+    """The starter's engine defaults; omitted (``temporal workflow start``): NanoCMD's."""
 
 
 class SealedContext(BaseModel):
@@ -122,6 +125,11 @@ class CommandResult(BaseModel):
     def acknowledged(self) -> bool:
         return self.status is CommandStatus.ACKNOWLEDGED
 
+    def problem(self) -> str:
+        """The device's error chain as one line, or that it gave none."""
+        chain = "; ".join(e.localized_description for e in self.error_chain)
+        return chain or "no detail"
+
     def response(self, model: type[R]) -> R:
         """The payload as a typed response model; :class:`StepError` if it does not fit."""
         try:
@@ -143,10 +151,6 @@ class StepResult(BaseModel):
     url_params: dict[str, str] = Field(default_factory=dict)
     timed_out: bool = False
 
-    @property
-    def complete(self) -> bool:
-        return not self.timed_out
-
     def of_type(self, request_type: str) -> CommandResult:
         """The single command of that request type in this step."""
         found = [c for c in self.commands if c.request_type == request_type]
@@ -154,8 +158,24 @@ class StepResult(BaseModel):
             raise StepError(f"step {self.step!r} has {len(found)} {request_type} commands")
         return found[0]
 
-    def response(self, request_type: str, model: type[R]) -> R:
-        return self.of_type(request_type).response(model)
+    def answer(self, request_type: str, model: type[R]) -> R:
+        """The device's acknowledged answer to the step's ``request_type`` command, typed.
+
+        A :class:`StepError` that says why otherwise, in the words every workflow uses: the
+        device did not answer before the step timeout, or answered something else than
+        Acknowledged (with its error chain), or an answer that does not fit ``model``.
+        """
+        return self.acknowledged(request_type).response(model)
+
+    def acknowledged(self, request_type: str) -> CommandResult:
+        """The step's ``request_type`` command, once the device acknowledged it; else the
+        :class:`StepError` :meth:`answer` raises."""
+        command = self.of_type(request_type)
+        if command.status is None or not command.status.is_final:
+            raise StepError(f"the device did not answer {request_type} before the step timeout")
+        if not command.acknowledged:
+            raise StepError(f"{request_type} answered {command.status}: {command.problem()}")
+        return command
 
 
 class OutstandingCommand(BaseModel):
@@ -179,7 +199,6 @@ class WorkflowStatus(BaseModel):
     step_started_at: datetime | None = None
     outstanding: list[OutstandingCommand] = Field(default_factory=list)
     steps_completed: list[str] = Field(default_factory=list)
-
-    @classmethod
-    def empty(cls, workflow: str) -> Self:
-        return cls(workflow=workflow, enrollment_id="", instance_id="")
+    waiting_for: str | None = None
+    """What the workflow waits for, in its own words (e.g. FileVault not on yet, poll 3 of
+    180); None while the step's commands say it all."""

@@ -15,10 +15,12 @@ with workflow.unsafe.imports_passed_through():
     from mdmflow.activities.content_models import StartRequirements
     from mdmflow.mdm.commands import ProfileList
     from mdmflow.mdm.responses import ProfileListResponse
+    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.content import load_profiles
-    from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
-    from mdmflow.workflows.models import StepError, WorkflowStart
+    from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
+    from mdmflow.workflows.models import WorkflowStart
     from mdmflow.workflows.profile_plan import (
+        PROFILE,
         ProfileResult,
         ProfileStart,
         outcomes_of,
@@ -27,12 +29,16 @@ with workflow.unsafe.imports_passed_through():
         plan_commands,
     )
 
-PROFILE = "io.micromdm.wf.profile.v1"
 
-
-@mdm_workflow(PROFILE, summary="Install and remove configuration profiles")
+@workflow.defn(name=PROFILE, failure_exception_types=BAD_INPUT)
 class ProfileWorkflow(MDMWorkflow[ProfileStart, ProfileResult]):
     """Steps ``list`` (ProfileList, managed only) and, if anything differs, ``install``."""
+
+    config = WorkflowConfig(name=PROFILE, summary="Install and remove configuration profiles")
+
+    @workflow.run
+    async def run(self, start: WorkflowStart) -> ProfileResult:
+        return await self.execute(start)
 
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> ProfileStart:
@@ -44,13 +50,7 @@ class ProfileWorkflow(MDMWorkflow[ProfileStart, ProfileResult]):
 
     async def steps(self, start: ProfileStart) -> ProfileResult:
         listed = await self.step("list", [ProfileList(managed_only=True)])
-        if listed.timed_out:
-            raise StepError("the device did not answer ProfileList before the step timeout")
-        answer = listed.of_type("ProfileList")
-        if not answer.acknowledged:
-            chain = "; ".join(e.localized_description for e in answer.error_chain)
-            raise StepError(f"ProfileList answered {answer.status}: {chain or 'no detail'}")
-        installed = answer.response(ProfileListResponse).profile_list
+        installed = listed.answer("ProfileList", ProfileListResponse).profile_list
         stored = await load_profiles(start.names)
         plan = plan_changes(start, stored, installed)
         if not plan.changes:

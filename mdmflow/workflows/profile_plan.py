@@ -22,6 +22,8 @@ from mdmflow.workflows.errors import ContextError
 from mdmflow.workflows.models import StepError, StepResult
 from mdmflow.workflows.outcomes import outcome
 
+PROFILE = "io.micromdm.wf.profile.v1"
+
 
 class ProfileWant(BaseModel):
     """One element of the start context: a profile name, to install or (``-name``) remove."""

@@ -18,7 +18,7 @@ from mdmflow.workflows.profile import ProfileWorkflow
 WorkflowClass = type[MDMWorkflow[Any, Any]]
 
 WORKFLOWS: dict[str, WorkflowClass] = {
-    cls.name: cls
+    cls.config.name: cls
     for cls in (
         DevInfoLogWorkflow,
         InventoryWorkflow,

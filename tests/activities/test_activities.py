@@ -11,7 +11,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from mdmflow.activities.mdm import MDM_REJECTED, MDMActivities
+from mdmflow.activities.mdm import MDMActivities
 from mdmflow.activities.mdm_client import MDMClient, MDMServer
 from mdmflow.activities.models import (
     EngineSettings,
@@ -22,6 +22,7 @@ from mdmflow.activities.models import (
 )
 from mdmflow.activities.stored_values import StoredValueReader
 from mdmflow.crypto.sealed import SecretBox
+from mdmflow.failures import MDM_REJECTED, STORED_VALUE_MISSING
 from mdmflow.mdm.commands import DeviceInformation, MDMCommand, SecurityInfo
 from mdmflow.simulator import Mode
 from mdmflow.store.database import Database
@@ -79,9 +80,9 @@ async def routes_of(db: Database, req: EnqueueStep) -> list[Route | None]:
     ]
 
 
-def test_the_engine_and_the_activities_agree_on_the_rejection_type() -> None:
-    assert MDM_REJECTED == engine.MDM_REJECTED
+def test_the_engine_does_not_retry_what_the_activities_call_final() -> None:
     assert MDM_REJECTED in (engine.ENQUEUE_RETRY.non_retryable_error_types or [])
+    assert STORED_VALUE_MISSING in (engine.ENQUEUE_RETRY.non_retryable_error_types or [])
 
 
 @pytest.mark.parametrize("mode", ["nanomdm", "micromdm"])

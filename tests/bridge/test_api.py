@@ -16,7 +16,7 @@ from mdmflow import __version__
 from mdmflow.bridge.server import running_bridge
 from mdmflow.config import Settings
 from mdmflow.workflows import search
-from mdmflow.workflows.devinfolog import DeviceInfoLog
+from mdmflow.workflows.results import DeviceInfoLog
 from tests.bridge.helpers import DEVINFOLOG, seed_for, workflow_id
 from tests.support.codec import TEST_CODEC_KEY
 from tests.support.stack import API_KEY, Stack, running_stack

@@ -11,8 +11,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from mdmflow.simulator.webhook import signature
-from mdmflow.workflows.devinfolog import DeviceInfoLog
 from mdmflow.workflows.models import STATUS_QUERY, WorkflowStart, WorkflowStatus
+from mdmflow.workflows.results import DeviceInfoLog
 from tests.bridge.helpers import DEVINFOLOG, acknowledged_body, enqueued_uuids, signal_count
 from tests.support.history import wait_for_event
 from tests.support.stack import running_stack

@@ -12,8 +12,9 @@ from mdmflow.activities.models import REPORT_VIEW_ACTIVITY
 from mdmflow.mdm.reports import CommandStatus
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
-from mdmflow.workflows.devinfolog import QUERIES, DeviceInfoLog
+from mdmflow.workflows.devinfolog import QUERIES
 from mdmflow.workflows.models import STATUS_QUERY, CommandReport, WorkflowStatus
+from mdmflow.workflows.results import DeviceInfoLog
 from tests.bridge.helpers import (
     DEVINFOLOG,
     SIGNALED,

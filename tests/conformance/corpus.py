@@ -34,8 +34,11 @@ WEBHOOK_SCHEMA_FILE = "nanomdm--event.schema.json"
 
 
 def require_corpus() -> Path:
-    """Skip the calling test module when the corpus folder is absent."""
+    """Skip the calling test module when the corpus folder is absent; in CI (``CI=true``),
+    where the corpus is always laid beside the repository, its absence is a failure."""
     if not FIXTURES.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the fixture corpus is not at {FIXTURES}", pytrace=False)
         pytest.skip(
             f"real-device fixture corpus not found at {FIXTURES} "
             "(set MDMFLOW_FIXTURES_DIR to its folder to run the conformance tests)",

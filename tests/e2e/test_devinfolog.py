@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from temporalio.client import Client
 
-from mdmflow.workflows.devinfolog import DeviceInfoLog
+from mdmflow.workflows.results import DeviceInfoLog
 from tests.support.stack import running_stack
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"

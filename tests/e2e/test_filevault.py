@@ -23,15 +23,16 @@ from mdmflow.filevault.profile import PROFILE_IDENTIFIER, TEMPLATE
 from mdmflow.simulator import SimulatedDevice
 from mdmflow.store.filevault import EscrowIdentityStore
 from mdmflow.workflows import search
-from mdmflow.workflows.fvenable import (
+from mdmflow.workflows.fvenable_poll import (
     FVENABLE,
     MAX_POLLS,
     POLL_INTERVAL,
     POLLS_PER_RUN,
     FileVaultEnableResult,
 )
-from mdmflow.workflows.fvrotate import FVROTATE, FileVaultRotateResult
+from mdmflow.workflows.fvrotate import FVROTATE
 from mdmflow.workflows.models import STATUS_QUERY, WorkflowStart, WorkflowStatus
+from mdmflow.workflows.results import FileVaultRotateResult
 from tests.support.codec import TEST_KEYRING
 from tests.support.history import elapsed, events
 from tests.support.runs import runs

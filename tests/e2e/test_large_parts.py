@@ -15,9 +15,8 @@ from temporalio.client import Client, WorkflowFailureError
 
 from mdmflow.mdm.bounded import MAX_VIEW_BYTES
 from mdmflow.store.payloads import PayloadStore
-from mdmflow.workflows.devinfolog import DeviceInfoLog
-from mdmflow.workflows.profile import PROFILE
-from mdmflow.workflows.profile_plan import ProfileAction, ProfileResult
+from mdmflow.workflows.profile_plan import PROFILE, ProfileAction, ProfileResult
+from mdmflow.workflows.results import DeviceInfoLog
 from tests.bridge.helpers import DEVINFOLOG, connect_body, enqueued_uuids, report_plist, workflow_id
 from tests.support.stack import Stack, running_stack
 from tests.workflows.content import enqueued, mobileconfig, upload_profile

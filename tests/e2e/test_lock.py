@@ -11,7 +11,7 @@ from mdmflow.activities.lock_models import (
     RECEIVED_KEY,
     SENT_KEY,
 )
-from mdmflow.workflows.lock import LockResult
+from mdmflow.workflows.results import LockResult
 from tests.support.stack import running_stack
 
 LOCK = "io.micromdm.wf.lock.v1"
@@ -29,6 +29,7 @@ async def test_lock_escrows_the_devices_pin_and_times(client: Client, database_u
             ]
             plain = (await api.get("/v1/inventory", params={"id": ids})).json()
             revealed = (await api.get("/v1/inventory", params={"id": ids, "secrets": "1"})).json()
+        await stack.sim.wait_until_quiet()  # a device applies the lock after reporting it
         pins = [stack.sim.device(eid).lock_pin for eid in ids]
         assert all(pin is not None and len(pin) == 6 and pin.isdigit() for pin in pins)
         for eid, result, pin in zip(ids, results, pins, strict=True):

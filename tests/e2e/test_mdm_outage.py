@@ -8,7 +8,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from mdmflow.workflows.devinfolog import DeviceInfoLog
+from mdmflow.workflows.results import DeviceInfoLog
 from tests.support.stack import running_stack
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"

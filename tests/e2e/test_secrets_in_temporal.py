@@ -24,11 +24,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.crypto.codec import ENCODING
 from mdmflow.telemetry import JSONFormatter
-from mdmflow.workflows.fvenable import FVENABLE, FileVaultEnableResult
-from mdmflow.workflows.fvrotate import FVROTATE, FileVaultRotateResult
-from mdmflow.workflows.inventory import INVENTORY_EVENTS
-from mdmflow.workflows.lock import LockResult
+from mdmflow.workflows.fvenable_poll import FVENABLE, FileVaultEnableResult
+from mdmflow.workflows.fvrotate import FVROTATE
+from mdmflow.workflows.inventory_values import INVENTORY_EVENTS
 from mdmflow.workflows.models import WorkflowStart
+from mdmflow.workflows.results import FileVaultRotateResult, LockResult
 from tests.support.runs import runs
 from tests.support.stack import API_KEY, ClockHold, Stack, running_stack
 

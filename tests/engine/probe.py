@@ -15,7 +15,8 @@ with workflow.unsafe.imports_passed_through():
         ProfileList,
         SecurityInfo,
     )
-    from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
+    from mdmflow.workflows.config import WorkflowConfig
+    from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.errors import ContextError
     from mdmflow.workflows.models import StepResult, WorkflowStart
 
@@ -71,23 +72,45 @@ class _ProbeBase(MDMWorkflow[ProbeStart, ProbeOutcome]):
         return ProbeOutcome(results=results)
 
 
-@mdm_workflow("test.engine.probe", summary="Engine probe")
+@workflow.defn(name="test.engine.probe", failure_exception_types=BAD_INPUT)
 class ProbeWorkflow(_ProbeBase):
     """Sends the steps its JSON context lists and returns every StepResult."""
 
+    config = WorkflowConfig(name="test.engine.probe", summary="Engine probe")
 
-@mdm_workflow("test.engine.probe.slow", summary="Engine probe with a workflow step timeout")
+    @workflow.run
+    async def run(self, start: WorkflowStart) -> ProbeOutcome:
+        return await self.execute(start)
+
+
+@workflow.defn(name="test.engine.probe.slow", failure_exception_types=BAD_INPUT)
 class SlowProbeWorkflow(_ProbeBase):
     """The same, with a workflow-level step timeout between the step's and the engine's."""
 
-    step_timeout = timedelta(hours=5)
+    config = WorkflowConfig(
+        name="test.engine.probe.slow",
+        summary="Engine probe with a workflow step timeout",
+        step_timeout=timedelta(hours=5),
+    )
+
+    @workflow.run
+    async def run(self, start: WorkflowStart) -> ProbeOutcome:
+        return await self.execute(start)
 
 
-@mdm_workflow("test.engine.probe.multi", summary="Engine probe, MultipleSimultaneous")
+@workflow.defn(name="test.engine.probe.multi", failure_exception_types=BAD_INPUT)
 class MultiProbeWorkflow(_ProbeBase):
     """The same, but NanoCMD's MultipleSimultaneous: instances may overlap per enrollment."""
 
-    exclusive = False
+    config = WorkflowConfig(
+        name="test.engine.probe.multi",
+        summary="Engine probe, MultipleSimultaneous",
+        exclusive=False,
+    )
+
+    @workflow.run
+    async def run(self, start: WorkflowStart) -> ProbeOutcome:
+        return await self.execute(start)
 
 
 PROBES = (ProbeWorkflow, SlowProbeWorkflow, MultiProbeWorkflow)

@@ -39,7 +39,11 @@ async def start_probe(stack: Stack, steps: list[dict[str, Any]]) -> WorkflowHand
     eid = stack.sim.enrollment_ids()[0]
     return await stack.client.start_workflow(
         "test.engine.probe",
-        WorkflowStart(enrollment_id=eid, context=json.dumps({"steps": steps})),
+        WorkflowStart(
+            enrollment_id=eid,
+            context=json.dumps({"steps": steps}),
+            engine=stack.settings.engine,
+        ),
         id=f"test.engine.probe/{eid}",
         task_queue=stack.task_queue,
         result_type=ProbeOutcome,

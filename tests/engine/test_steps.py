@@ -165,10 +165,12 @@ async def test_search_attributes_details_and_status_follow_the_step(stack: Stack
         )
     await handle.result()
     final = (await handle.describe()).typed_search_attributes
-    assert final.get(search.STEP) is None
+    assert final.get(search.STEP) == "pair", "a closed workflow keeps its last step"
     done = await handle.query("status", result_type=WorkflowStatus)
     assert done.steps_completed == ["pair"]
     assert done.outstanding == []
+    meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert meta.current_details == "**Done** after 1 step(s):\n\n1. pair"
 
 
 async def test_multiple_simultaneous_instances_get_their_own_workflow_ids(stack: Stack) -> None:
@@ -176,9 +178,9 @@ async def test_multiple_simultaneous_instances_get_their_own_workflow_ids(stack:
     steps = json.dumps({"steps": [{"name": "a", "commands": ["SecurityInfo"], "timeout_s": 1}]})
     handles = [
         await stack.client.start_workflow(
-            MultiProbeWorkflow.name,
+            MultiProbeWorkflow.config.name,
             WorkflowStart(enrollment_id=eid, instance_id=inst, context=steps),
-            id=MultiProbeWorkflow.workflow_id(eid, inst),
+            id=MultiProbeWorkflow.config.workflow_id(eid, inst),
             task_queue=stack.task_queue,
             result_type=ProbeOutcome,
         )

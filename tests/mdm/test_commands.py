@@ -188,9 +188,11 @@ def test_rotate_filevault_key_rejects_unknown_key_type() -> None:
         )
 
 
-def test_device_channel_only_flags() -> None:
-    only_device = {type(c).__name__ for c in ALL_COMMANDS if c.device_channel_only}
-    assert only_device == {"DeviceConfigured", "DeviceLock", "RotateFileVaultKey"}
+def test_only_queries_are_read_only() -> None:
+    """The engine asks a read-only command again when its answer may be lost; a command that
+    changes the device must never be one of them."""
+    read_only = {type(c).__name__ for c in ALL_COMMANDS if c.read_only}
+    assert read_only == {"DeviceInformation", "SecurityInfo", "ProfileList", "CertificateList"}
 
 
 def test_unknown_apple_key_is_rejected() -> None:

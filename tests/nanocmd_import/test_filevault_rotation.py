@@ -18,8 +18,9 @@ from mdmflow.crypto.sealed import SecretBox
 from mdmflow.filevault.identity import generate_identity
 from mdmflow.nanocmd_import.command import ImportOptions
 from mdmflow.nanocmd_import.decisions import Outcome, Stores
-from mdmflow.workflows.fvrotate import FVROTATE, FileVaultRotateResult
+from mdmflow.workflows.fvrotate import FVROTATE
 from mdmflow.workflows.models import WorkflowStart
+from mdmflow.workflows.results import FileVaultRotateResult
 from tests.nanocmd_import.helpers import run_import
 from tests.support.codec import TEST_KEYRING
 from tests.support.nanocmd_files import NanoCMDFileTree

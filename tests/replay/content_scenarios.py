@@ -10,10 +10,11 @@ from temporalio.client import WorkflowHandle
 from mdmflow.mdm.checkin import TokenUpdate
 from mdmflow.simulator.certificates import issue_certificate
 from mdmflow.simulator.profiles import read_profile
-from mdmflow.workflows.certprof import CERTPROF
-from mdmflow.workflows.cmdplan import CMDPLAN
+from mdmflow.workflows.certprof_decide import CERTPROF
+from mdmflow.workflows.cmdplan_plan import CMDPLAN
 from mdmflow.workflows.models import EventType, MDMEvent, WorkflowStart
-from mdmflow.workflows.profile import PROFILE
+from mdmflow.workflows.profile_plan import PROFILE
+from tests.replay.starts import started
 from tests.support.stack import Stack
 from tests.workflows.content import mobileconfig, put_cmdplan, scep_profile, upload_profile
 
@@ -21,9 +22,7 @@ SCEP_ID = "com.example.replay.identity"
 
 
 async def _run(stack: Stack, name: str, start: WorkflowStart) -> WorkflowHandle[object, object]:
-    handle: WorkflowHandle[object, object] = await stack.client.start_workflow(
-        name, start, id=f"{name}/{start.enrollment_id}", task_queue=stack.task_queue
-    )
+    handle = await started(stack, name, start)
     await handle.result()
     await stack.sim.wait_until_quiet()
     return handle

@@ -1,8 +1,8 @@
 """Record workflow histories for the replay test: ``python -m tests.replay.record``.
 
 Each scenario runs a shipped workflow on the real stack (dev server, bridge, simulator) and
-writes its history to ``tests/replay/histories/<name>.json``. Re-record only when a workflow
-change is *meant* to be incompatible; otherwise the replay test is what catches it.
+writes its history to ``tests/replay/histories/v2-<name>.json``. Re-record only when a
+workflow change is *meant* to be incompatible; otherwise the replay test is what catches it.
 
 Histories are recorded with the payload codec and the tests' key ring, as a deployment stores
 them. The FileVault scenarios poll every two minutes, so they run on the time-skipping server.
@@ -27,7 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.activities.lock_models import LOCK_WORKFLOW
 from mdmflow.workflows import search
-from mdmflow.workflows.fvenable import FVENABLE, POLLS_PER_RUN
+from mdmflow.workflows.fvenable_poll import FVENABLE, POLLS_PER_RUN
 from mdmflow.workflows.fvrotate import FVROTATE
 from mdmflow.workflows.models import WorkflowStart
 from tests.replay.content_scenarios import (
@@ -35,12 +35,17 @@ from tests.replay.content_scenarios import (
     cmdplan_enrollment,
     profile_install_and_remove,
 )
+from tests.replay.starts import started
 from tests.support.codec import codec_converter
 from tests.support.runs import runs
 from tests.support.stack import Stack, running_stack
 from tests.support.temporal import DEV_SERVER_ARGS, binary
 
 HISTORIES = Path(__file__).parent / "histories"
+GENERATION = "v2"
+"""Prefix of the histories this code records. Older ones are never rewritten: they show that
+workflows started by earlier code (unprefixed: before the lean first task, the re-ask and
+references for bulk and secrets; ``pre-codec-``: before payloads were encrypted) replay."""
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 INVENTORY = "io.micromdm.wf.inventory.v1"
 
@@ -50,12 +55,7 @@ Recorded = dict[str, WorkflowHandle[object, object]]
 
 async def devinfolog_acknowledged(stack: Stack) -> WorkflowHandle[object, object]:
     eid = stack.sim.enrollment_ids()[0]
-    handle = await stack.client.start_workflow(
-        DEVINFOLOG,
-        WorkflowStart(enrollment_id=eid, instance_id="replay-1"),
-        id=f"{DEVINFOLOG}/{eid}",
-        task_queue=stack.task_queue,
-    )
+    handle = await started(stack, DEVINFOLOG, WorkflowStart(enrollment_id=eid))
     await handle.result()
     return handle
 
@@ -64,38 +64,32 @@ async def devinfolog_notnow_then_repush(stack: Stack) -> WorkflowHandle[object, 
     """NotNow first; the re-push timer fires and the device then answers."""
     stack.sim.not_now_rate = 1.0
     eid = stack.sim.enrollment_ids()[1]
-    handle = await stack.client.start_workflow(
-        DEVINFOLOG,
-        WorkflowStart(enrollment_id=eid, instance_id="replay-2"),
-        id=f"{DEVINFOLOG}/{eid}",
-        task_queue=stack.task_queue,
-    )
+    handle = await started(stack, DEVINFOLOG, WorkflowStart(enrollment_id=eid))
     await stack.sim.wait_for(lambda: stack.sim.stats.reports["NotNow"] >= 1)
     stack.sim.not_now_rate = 0.0
     await handle.result()
     return handle
 
 
+async def devinfolog_lost_report_reasked(stack: Stack) -> WorkflowHandle[object, object]:
+    """The device's answer is lost before any bridge sees it; the re-push asks again."""
+    stack.sim.reports_to_lose = 1
+    eid = stack.sim.enrollment_ids()[0]
+    handle = await started(stack, DEVINFOLOG, WorkflowStart(enrollment_id=eid))
+    await handle.result()
+    return handle
+
+
 async def inventory_acknowledged(stack: Stack) -> WorkflowHandle[object, object]:
     eid = stack.sim.enrollment_ids()[0]
-    handle = await stack.client.start_workflow(
-        INVENTORY,
-        WorkflowStart(enrollment_id=eid, instance_id="replay-3"),
-        id=f"{INVENTORY}/{eid}",
-        task_queue=stack.task_queue,
-    )
+    handle = await started(stack, INVENTORY, WorkflowStart(enrollment_id=eid))
     await handle.result()
     return handle
 
 
 async def lock_acknowledged(stack: Stack) -> WorkflowHandle[object, object]:
     eid = stack.sim.enrollment_ids()[1]
-    handle = await stack.client.start_workflow(
-        LOCK_WORKFLOW,
-        WorkflowStart(enrollment_id=eid, instance_id="replay-4"),
-        id=f"{LOCK_WORKFLOW}/{eid}",
-        task_queue=stack.task_queue,
-    )
+    handle = await started(stack, LOCK_WORKFLOW, WorkflowStart(enrollment_id=eid))
     await handle.result()
     return handle
 
@@ -103,6 +97,7 @@ async def lock_acknowledged(stack: Stack) -> WorkflowHandle[object, object]:
 SCENARIOS: dict[str, Scenario] = {
     "devinfolog-acknowledged": devinfolog_acknowledged,
     "devinfolog-notnow-repush": devinfolog_notnow_then_repush,
+    "devinfolog-lost-report-reasked": devinfolog_lost_report_reasked,
     "inventory-acknowledged": inventory_acknowledged,
     "lock-acknowledged": lock_acknowledged,
     "profile-install-and-remove": profile_install_and_remove,
@@ -119,12 +114,7 @@ async def filevault_enable_then_rotate(stack: Stack) -> Recorded:
     device.filevault.enable_after_polls = POLLS_PER_RUN + 1
     recorded: Recorded = {}
     for name, short in ((FVENABLE, "fvenable"), (FVROTATE, "fvrotate")):
-        handle = await stack.client.start_workflow(
-            name,
-            WorkflowStart(enrollment_id=eid, instance_id=f"replay-{short}"),
-            id=f"{name}/{eid}",
-            task_queue=stack.task_queue,
-        )
+        handle = await started(stack, name, WorkflowStart(enrollment_id=eid))
         await handle.result()
         chain = await runs(stack.client, handle.id)
         if len(chain) > 1:
@@ -135,7 +125,7 @@ async def filevault_enable_then_rotate(stack: Stack) -> Recorded:
 
 async def write(name: str, handle: WorkflowHandle[object, object]) -> None:
     history = await handle.fetch_history()
-    path = HISTORIES / f"{name}.json"
+    path = HISTORIES / f"{GENERATION}-{name}.json"
     path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
     print(f"wrote {path}")
 

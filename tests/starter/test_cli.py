@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.mdm.commands import DeviceInformation
-from mdmflow.workflows.devinfolog import DeviceInfoLog
+from mdmflow.workflows.results import DeviceInfoLog
 from tests.support.codec import TEST_CODEC_KEY
 from tests.support.stack import Stack, running_stack
 from tests.support.temporal import binary

@@ -20,7 +20,7 @@ from temporalio.client import Client
 
 from mdmflow.crypto.codec import ENCODING, data_converter
 from mdmflow.crypto.keyring import parse_keyring
-from mdmflow.workflows.devinfolog import DeviceInfoLog
+from mdmflow.workflows.results import DeviceInfoLog
 
 MDMFLOW = str(Path(sys.executable).parent / "mdmflow")
 

@@ -16,8 +16,7 @@ from mdmflow.starter.example_profile import (
     seed_example_profile,
 )
 from mdmflow.store.profiles import ProfileStore
-from mdmflow.workflows.profile import PROFILE
-from mdmflow.workflows.profile_plan import ProfileAction, ProfileResult
+from mdmflow.workflows.profile_plan import PROFILE, ProfileAction, ProfileResult
 from tests.bridge.helpers import seed_for
 from tests.support.stack import API_KEY, Stack, running_stack
 from tests.workflows.content import mobileconfig, upload_profile

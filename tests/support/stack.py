@@ -163,7 +163,7 @@ async def _drain_event_handlers(
     try:
         async with asyncio.timeout(DRAIN_TIMEOUT_S):
             await sim.wait_until_quiet()
-            ids = [wid for handler in handlers for wid in started.ids(handler.name)]
+            ids = [wid for handler in handlers for wid in started.ids(handler.config.name)]
             await asyncio.gather(*(closed(wid) for wid in ids))
     except TimeoutError:
         raise AssertionError(

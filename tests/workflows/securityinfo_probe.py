@@ -7,15 +7,22 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from mdmflow.mdm.commands import SecurityInfo
-    from mdmflow.workflows.engine import MDMWorkflow, mdm_workflow
+    from mdmflow.workflows.config import WorkflowConfig
+    from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.models import StepResult, WorkflowStart
 
 SECURITY_INFO_PROBE = "test.inventory.securityinfo"
 
 
-@mdm_workflow(SECURITY_INFO_PROBE, summary="Send SecurityInfo only")
+@workflow.defn(name=SECURITY_INFO_PROBE, failure_exception_types=BAD_INPUT)
 class SecurityInfoProbeWorkflow(MDMWorkflow[WorkflowStart, StepResult]):
     """One step with one SecurityInfo; the step result is the workflow's result."""
+
+    config = WorkflowConfig(name=SECURITY_INFO_PROBE, summary="Send SecurityInfo only")
+
+    @workflow.run
+    async def run(self, start: WorkflowStart) -> StepResult:
+        return await self.execute(start)
 
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> WorkflowStart:

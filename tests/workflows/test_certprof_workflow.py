@@ -15,8 +15,7 @@ from temporalio.exceptions import ApplicationError
 from mdmflow.mdm.certificates import read_certificate
 from mdmflow.simulator.certificates import issue_certificate
 from mdmflow.simulator.profiles import read_profile
-from mdmflow.workflows.certprof import CERTPROF, CertProfResult
-from mdmflow.workflows.certprof_decide import Verdict
+from mdmflow.workflows.certprof_decide import CERTPROF, CertProfResult, Verdict
 from tests.bridge.helpers import seed_for
 from tests.e2e.test_secrets_in_temporal import payloads
 from tests.support.stack import Stack, running_stack

@@ -13,8 +13,8 @@ from mdmflow.activities.content_models import (
 )
 from mdmflow.mdm.checkin import Authenticate, TokenUpdate
 from mdmflow.mdm.commands import DeviceConfigured, InstallApplication, InstallProfile
-from mdmflow.workflows.cmdplan import (
-    CmdPlanWorkflow,
+from mdmflow.workflows.cmdplan import CmdPlanWorkflow
+from mdmflow.workflows.cmdplan_plan import (
     awaiting_configuration,
     parse_cmdplan_start,
     plan_commands,

@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import Client
 
 from mdmflow.mdm.reports import CommandStatus
-from mdmflow.workflows.cmdplan import CMDPLAN, CmdPlanResult
+from mdmflow.workflows.cmdplan_plan import CMDPLAN, CmdPlanResult
 from tests.bridge.helpers import seed_for
 from tests.support.reports import post_checkin, token_update
 from tests.support.stack import Stack, running_stack

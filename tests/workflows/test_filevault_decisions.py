@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mdmflow.mdm.reports import CommandStatus, ErrorChainItem
-from mdmflow.workflows.fvenable import FileVaultProgress, poll_outcome
+from mdmflow.workflows.fvenable_poll import FileVaultProgress, poll_outcome
 from mdmflow.workflows.models import CommandResult, StepResult
 
 ENVELOPE = b"\x30\x80cms"

@@ -20,7 +20,7 @@ from mdmflow.activities.models import REPORT_VIEW_ACTIVITY
 from mdmflow.mdm.reports import CommandStatus
 from mdmflow.mdm.responses import SecurityInfoResponse
 from mdmflow.store.inventory import InventoryStore
-from mdmflow.workflows.inventory import (
+from mdmflow.workflows.inventory_values import (
     INVENTORY,
     INVENTORY_EVENTS,
     InventoryEventResult,
@@ -53,7 +53,7 @@ async def start_probe(stack: Stack, eid: str) -> Any:
     return await stack.client.start_workflow(
         SECURITY_INFO_PROBE,
         WorkflowStart(enrollment_id=eid),
-        id=SecurityInfoProbeWorkflow.workflow_id(eid, ""),
+        id=SecurityInfoProbeWorkflow.config.workflow_id(eid, ""),
         task_queue=stack.task_queue,
         result_type=StepResult,
     )
@@ -203,7 +203,7 @@ async def test_device_information_error_fails_the_workflow_and_stores_nothing(
         [eid] = stack.sim.enrollment_ids()
         handle = await stack.client.start_workflow(
             INVENTORY,
-            WorkflowStart(enrollment_id=eid),
+            WorkflowStart(enrollment_id=eid, engine=stack.settings.engine),
             id=f"{INVENTORY}/{eid}",
             task_queue=stack.task_queue,
         )
@@ -229,7 +229,7 @@ async def test_step_timeout_fails_the_workflow_naming_the_unanswered_commands(
         [eid] = stack.sim.enrollment_ids()
         handle = await stack.client.start_workflow(
             INVENTORY,
-            WorkflowStart(enrollment_id=eid),
+            WorkflowStart(enrollment_id=eid, engine=stack.settings.engine),
             id=f"{INVENTORY}/{eid}",
             task_queue=stack.task_queue,
         )

@@ -14,13 +14,12 @@ from mdmflow.mdm.responses import (
     SecurityInfoDetails,
     SecurityInfoResponse,
 )
-from mdmflow.workflows.inventory import (
+from mdmflow.workflows.inventory import InventoryEventsWorkflow, InventoryWorkflow
+from mdmflow.workflows.inventory_values import (
     DEVICE_INFORMATION_KEYS,
     INVENTORY,
     INVENTORY_EVENTS,
     QUERIES,
-    InventoryEventsWorkflow,
-    InventoryWorkflow,
     device_inventory,
     inventory_values,
     security_inventory,
@@ -147,7 +146,7 @@ def _report(request_type: str, status: CommandStatus = CommandStatus.ACKNOWLEDGE
 
 
 def test_the_handler_wants_every_security_info_report_and_nothing_else() -> None:
-    assert InventoryEventsWorkflow.name == INVENTORY_EVENTS == f"{INVENTORY}.events"
+    assert InventoryEventsWorkflow.config.name == INVENTORY_EVENTS == f"{INVENTORY}.events"
     assert InventoryEventsWorkflow.wants(_report("SecurityInfo"))
     assert InventoryEventsWorkflow.wants(_report("SecurityInfo", CommandStatus.NOT_NOW))
     assert not InventoryEventsWorkflow.wants(_report("DeviceInformation"))

@@ -12,8 +12,7 @@ from temporalio.client import Client
 
 from mdmflow.simulator.devices import ENROLLMENT_PROFILE_ID
 from mdmflow.simulator.profiles import read_profile
-from mdmflow.workflows.profile import PROFILE
-from mdmflow.workflows.profile_plan import ProfileAction, ProfileResult
+from mdmflow.workflows.profile_plan import PROFILE, ProfileAction, ProfileResult
 from tests.bridge.helpers import seed_for
 from tests.support.signing import signer
 from tests.support.stack import Stack, running_stack

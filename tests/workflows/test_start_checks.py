@@ -15,10 +15,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from mdmflow.workflows.certprof import CERTPROF
-from mdmflow.workflows.cmdplan import CMDPLAN
+from mdmflow.workflows.certprof_decide import CERTPROF
+from mdmflow.workflows.cmdplan_plan import CMDPLAN
 from mdmflow.workflows.models import WorkflowStart
-from mdmflow.workflows.profile import PROFILE
+from mdmflow.workflows.profile_plan import PROFILE
 from tests.starter.test_cli import MDMFLOW, run, temporal_address
 from tests.support.codec import TEST_CODEC_KEY
 from tests.support.history import events

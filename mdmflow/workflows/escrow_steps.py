@@ -8,11 +8,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from mdmflow.activities.filevault_models import (
-        FV_ESCROW_ACTIVITY,
-        EscrowOutcome,
-        EscrowRequest,
-    )
+    from mdmflow.activities.filevault import FileVaultActivities
+    from mdmflow.activities.filevault_models import EscrowOutcome, EscrowRequest
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 SUBSYSTEM_RETRY = RetryPolicy(
@@ -24,17 +21,15 @@ SUBSYSTEM_RETRY = RetryPolicy(
 
 async def escrow_envelope(enrollment_id: str, envelope: bytes, workflow_name: str) -> EscrowOutcome:
     """Decrypt and store the key in ``envelope``; the outcome says why not if it failed."""
-    outcome: EscrowOutcome = await workflow.execute_activity(
-        FV_ESCROW_ACTIVITY,
+    return await workflow.execute_activity_method(
+        FileVaultActivities.escrow_recovery_key,
         EscrowRequest(
             enrollment_id=enrollment_id,
             envelope=envelope,
             workflow_name=workflow_name,
             escrowed_at=workflow.now(),
         ),
-        result_type=EscrowOutcome,
         start_to_close_timeout=ACTIVITY_TIMEOUT,
         retry_policy=SUBSYSTEM_RETRY,
         summary="decrypt and escrow the recovery key",
     )
-    return outcome

@@ -1,0 +1,33 @@
+"""One config per workflow, as NanoCMD's ``workflow.Config``: what the engine and the starters
+need to know about a workflow type, in one place a reader finds at the top of its class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from mdmflow.workflows.models import EventType
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    name: str
+    """The Temporal workflow type: NanoCMD's workflow name (``io.micromdm.wf.…``)."""
+    summary: str
+    """One line for the Web UI's summary and the API."""
+    exclusive: bool = True
+    """One running instance per enrollment (NanoCMD's Exclusive); False gives
+    MultipleSimultaneous, with the instance ID in the workflow ID."""
+    step_timeout: timedelta | None = None
+    """This workflow's default step timeout, between a step's own and the engine's."""
+    events: frozenset[EventType] = field(default_factory=frozenset)
+    """Events the workflow takes (an event handler's), as NanoCMD's ``Config.Events``."""
+    command_response_types: frozenset[str] = field(default_factory=frozenset)
+    """Request types whose every report the workflow takes, whichever workflow sent the
+    command (NanoCMD's ``AllCommandResponseRequestTypes``)."""
+
+    def workflow_id(self, enrollment_id: str, instance_id: str) -> str:
+        """NanoCMD exclusivity as a workflow ID: one running instance per (name, enrollment)."""
+        if self.exclusive:
+            return f"{self.name}/{enrollment_id}"
+        return f"{self.name}/{enrollment_id}/{instance_id}"

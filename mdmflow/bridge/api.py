@@ -15,6 +15,7 @@ from mdmflow.bridge.filevault_api import filevault_router
 from mdmflow.bridge.inventory_api import inventory_router
 from mdmflow.bridge.profile_api import profile_router
 from mdmflow.bridge.state import BridgeState
+from mdmflow.bridge.status_api import status_router
 from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
 from mdmflow.workflows.registry import UnknownWorkflowError
 
@@ -58,4 +59,5 @@ def v1_router(api_key: str) -> APIRouter:
     router.include_router(profile_router())
     router.include_router(cmdplan_router())
     router.include_router(filevault_router())
+    router.include_router(status_router())
     return router

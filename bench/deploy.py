@@ -16,6 +16,7 @@ import os
 import secrets
 import shutil
 import sys
+import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ import bench
 import mdmflow
 from bench.baseline import Baseline
 from bench.notify_link import serving_notifications
-from bench.procs import Child, child_process, free_port, wait_until
+from bench.procs import BenchError, Child, child_process, free_port, wait_until
 from bench.rounds_activity import StepNotifier
 from bench.server import DevServer, dev_server
 from bench.stack import bench_settings
@@ -59,10 +60,20 @@ class Deployment:
 
 
 def _mdmflow() -> list[str]:
+    """The ``mdmflow`` command of the source tree the bench imported: the entry point its
+    ``pyproject.toml`` names, run by this interpreter. The installed script may name another
+    module than this tree has (it is written at install time; modules move), so it is only
+    the fallback, for an install without the source tree."""
+    pyproject = Path(mdmflow.__file__ or "").resolve().parents[1] / "pyproject.toml"
+    if pyproject.exists():
+        target = tomllib.loads(pyproject.read_text())["project"]["scripts"]["mdmflow"]
+        module, _, function = str(target).partition(":")
+        code = f"import sys; from {module} import {function}; sys.exit({function}())"
+        return [sys.executable, "-c", code]
     found = shutil.which("mdmflow", path=str(Path(sys.executable).parent))
-    if found is not None:
-        return [found]
-    return [sys.executable, "-c", "from mdmflow.starter.cli import main; main()"]
+    if found is None:
+        raise BenchError("no mdmflow command: neither a pyproject.toml nor an installed script")
+    return [found]
 
 
 def _base_env() -> dict[str, str]:

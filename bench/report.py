@@ -162,6 +162,9 @@ def as_text(results: BenchResults) -> str:
     for rows, table in tables:
         if rows:
             lines += ["", *table(results)]
+    if results.failed:
+        lines += ["", "FAILED (their figures are missing; the traceback is on stderr):"]
+        lines += [f"  {name}: {reason}" for name, reason in results.failed.items()]
     lines += ["", f"RATIO {'':<48}{'measured':>9}  {'target':<8}"]
     for check in checks(results):
         target = f"{check.op} {check.target:g}".replace(">=", "≥").replace("<=", "≤")

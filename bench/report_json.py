@@ -107,5 +107,6 @@ def as_json(results: BenchResults) -> str:
             for label, value, _note in context(results)
         },
         "scenario_seconds": {k: round(v, 1) for k, v in results.seconds.items()},
+        "failed": results.failed,
     }
     return json.dumps(data, indent=2)

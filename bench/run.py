@@ -14,6 +14,7 @@ import functools
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,10 +65,13 @@ class BenchResults:
     cpu: list[CpuResult] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall time each scenario took, both sides."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Scenarios that raised, with the reason; the others still report."""
 
 
 class _Progress:
-    """One line per scenario on stderr, so a 15-minute run shows it is alive."""
+    """One line per scenario on stderr, so a long run shows it is alive; and a scenario that
+    fails is recorded (its traceback on stderr) instead of losing every figure of the run."""
 
     def __init__(self, results: BenchResults) -> None:
         self._results = results
@@ -77,8 +81,17 @@ class _Progress:
     def scenario(self, name: str) -> Iterator[None]:
         started = time.monotonic()
         print(f"[{started - self._begin:6.0f} s] {name} ...", file=sys.stderr, flush=True)
-        yield
+        with self.guard(name):
+            yield
         self._results.seconds[name] = time.monotonic() - started
+
+    @contextlib.contextmanager
+    def guard(self, name: str) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            self._results.failed[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 async def run_bench(config: BenchConfig) -> BenchResults:
@@ -89,7 +102,8 @@ async def run_bench(config: BenchConfig) -> BenchResults:
         results = BenchResults(config, database_url.partition(":")[0])
         progress = _Progress(results)
         if config.in_process:
-            await _in_process(config, results, progress, warnings, run_dir, database_url)
+            with progress.guard("in-process stack"):
+                await _in_process(config, results, progress, warnings, run_dir, database_url)
         if config.runs("cpu"):
             n, r = config.cpu_devices, config.cpu_rounds
             with progress.scenario("cpu: bare, separate processes"):

@@ -21,7 +21,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from bench.procs import free_port
-from mdmflow.starter.dev import temporal_binary
+from mdmflow.cli.dev import temporal_binary
 from mdmflow.workflows import search
 
 BANNER = b"Temporal Server:"

@@ -16,10 +16,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from mdmflow.mdm.commands import DeviceInformation
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.errors import ContextError
     from mdmflow.workflows.models import StepError, WorkflowStart
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 STEPS_WORKFLOW = "bench.steps"
 QUERIES = ["UDID", "SerialNumber", "Model", "ModelName", "DeviceName", "OSVersion", "BuildVersion"]

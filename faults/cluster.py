@@ -477,7 +477,7 @@ def _mdmflow() -> list[str]:
     found = shutil.which("mdmflow", path=str(Path(sys.executable).parent))
     if found is not None:
         return [found]
-    return [sys.executable, "-c", "from mdmflow.starter.cli import main; main()"]
+    return [sys.executable, "-c", "from mdmflow.cli.main import main; main()"]
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from faults.procs import Child, HarnessError, free_port, poll_until
-from mdmflow.starter.dev import temporal_binary
+from mdmflow.cli.dev import temporal_binary
 from mdmflow.workflows import search
 
 START_TIMEOUT_S = 60.0

@@ -54,24 +54,35 @@ def setup_logging(level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def setup_tracing(service: str, extra_processor: SpanProcessor | None = None) -> TracerProvider:
-    """Install the global tracer provider once per process and instrument httpx."""
+def setup_tracing(
+    service: str, extra_processor: SpanProcessor | None = None
+) -> TracerProvider | None:
+    """Install the global tracer provider once per process and instrument httpx; with no
+    exporter (and no ``extra_processor``) install nothing, so no span is recorded for nobody:
+    OpenTelemetry's default provider makes every span a no-op."""
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         provider = current
-    else:
+    elif _exporter_configured() or extra_processor is not None:
         provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
         if _exporter_configured():
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(provider)
+    else:
+        return None
     if extra_processor is not None:
         provider.add_span_processor(extra_processor)
     instrumentor = HTTPXClientInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(tracer_provider=provider)
     return provider
+
+
+def tracing_enabled() -> bool:
+    """Whether spans are recorded in this process (an exporter or a test's processor)."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
 
 
 def _exporter_configured() -> bool:

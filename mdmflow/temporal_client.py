@@ -12,10 +12,12 @@ from temporalio.runtime import Runtime
 
 from mdmflow.config import ConfigError, Settings
 from mdmflow.crypto.codec import data_converter
+from mdmflow.telemetry import tracing_enabled
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
-    """Connect with the encrypting pydantic converter and tracing; workers inherit both, and
+    """Connect with the encrypting pydantic converter and, when spans are exported, tracing;
+    workers inherit both, and
     the ``runtime`` (the SDK's default when ``None``), which is where the SDK's metrics go."""
     converter = data_converter(settings.keyring())
     try:
@@ -23,7 +25,7 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
             settings.temporal_address,
             namespace=settings.temporal_namespace,
             data_converter=converter,
-            interceptors=[TracingInterceptor()],
+            interceptors=[TracingInterceptor()] if tracing_enabled() else [],
             runtime=runtime,
         )
     except RuntimeError as exc:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import get_tracer
 from temporalio.client import Client
 
@@ -16,8 +21,25 @@ from tests.support.stack import running_stack
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 
 
+def test_without_an_exporter_no_span_is_recorded() -> None:
+    """No exporter configured: nothing is installed, so spans cost nothing (a fresh process,
+    since the tracer provider is global and other tests install one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    code = (
+        "from opentelemetry import trace\n"
+        "from mdmflow.telemetry import setup_tracing, tracing_enabled\n"
+        "setup_tracing('x')\n"
+        "span = trace.get_tracer('t').start_span('s')\n"
+        "print(tracing_enabled(), span.is_recording())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "False"]
+
+
 def test_json_lines_carry_extra_fields_and_the_trace_id() -> None:
-    setup_tracing("mdmflow-test")
+    setup_tracing("mdmflow-test", SimpleSpanProcessor(InMemorySpanExporter()))
     record = logging.makeLogRecord(
         {
             "name": "mdmflow.x",

@@ -19,8 +19,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.workflows.models import WorkflowStart
+from tests.cli.test_dev import MDMFLOW, free_port
 from tests.deploy.files import dashboard_metrics
-from tests.starter.test_dev import MDMFLOW, free_port
 from tests.support.codec import TEST_CODEC_KEY
 from tests.support.metrics import Scrape, parse
 

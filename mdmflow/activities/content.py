@@ -23,8 +23,8 @@ from mdmflow.activities.content_models import (
     ProfilePayload,
     StartRequirements,
 )
-from mdmflow.activities.requirements import RequirementChecker, RequirementError
 from mdmflow.failures import INVALID_CONTEXT, PROFILE_NOT_FOUND
+from mdmflow.requirements import RequirementChecker, RequirementError
 from mdmflow.store.profiles import ProfileInfo, ProfileNotFoundError
 
 

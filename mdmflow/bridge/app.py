@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
 from mdmflow import __version__
-from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.api import v1_router
 from mdmflow.bridge.auth import SIGNATURE_HEADER, BasicAuth, WebhookSignature
 from mdmflow.bridge.codec_api import codec_app
@@ -27,6 +26,7 @@ from mdmflow.bridge.state import BridgeState
 from mdmflow.bridge.webhook import WebhookRejectedError, read_webhook
 from mdmflow.config import Settings
 from mdmflow.crypto.sealed import SecretBox
+from mdmflow.requirements import RequirementChecker
 from mdmflow.store.cmdplans import CmdPlanStore
 from mdmflow.store.database import Database
 from mdmflow.store.intake import IntakeStore

@@ -19,10 +19,10 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from mdmflow.activities.models import EngineSettings
-from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.cancel import cancel_enrollment
 from mdmflow.bridge.outage import is_temporal_outage
 from mdmflow.mdm.checkin import Authenticate, CheckOut, TokenUpdate
+from mdmflow.requirements import RequirementChecker
 from mdmflow.starter.start import (
     AllAlreadyRunningError,
     SecretSealer,
@@ -89,7 +89,7 @@ class EventDispatcher:
     ) -> None:
         """Idle, then IdleNotStartedSince measured from when the Idle arrived (not delivered)."""
         await self.dispatch(eid, MDMEvent(type=EventType.IDLE), params, delivery_id)
-        subs = await self._subscriptions.list(EventType.IDLE_NOT_STARTED_SINCE)
+        subs = await self._subscriptions.for_event(EventType.IDLE_NOT_STARTED_SINCE)
         await _all(self._idle_not_started_since(eid, sub, params, received_at) for sub in subs)
 
     async def command_response(self, report: CommandReport, delivery_id: str) -> None:
@@ -100,7 +100,7 @@ class EventDispatcher:
     async def dispatch(
         self, eid: str, event: MDMEvent, params: dict[str, str], delivery_id: str
     ) -> None:
-        subs = await self._subscriptions.list(event.type)
+        subs = await self._subscriptions.for_event(event.type)
         await _all(
             [self._start(eid, sub, event, params) for sub in subs]
             + [self._deliver(eid, event, params, delivery_id)]

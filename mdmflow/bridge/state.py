@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
-from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.bridge.intake import Intake
 from mdmflow.bridge.metrics import BridgeMetrics
 from mdmflow.config import Settings
+from mdmflow.requirements import RequirementChecker
 from mdmflow.store.cmdplans import CmdPlanStore
 from mdmflow.store.database import Database
 from mdmflow.store.inventory import InventoryStore

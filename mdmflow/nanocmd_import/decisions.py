@@ -14,7 +14,7 @@ from typing import Self
 from mdmflow.crypto.sealed import SecretBox
 from mdmflow.store.cmdplans import CmdPlanStore
 from mdmflow.store.database import Database
-from mdmflow.store.filevault import EscrowIdentityStore
+from mdmflow.store.escrow_identity import EscrowIdentityStore
 from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.profiles import ProfileStore
 from mdmflow.store.secrets import InventorySecretStore

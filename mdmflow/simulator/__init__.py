@@ -7,8 +7,8 @@ real MDM server, and every device answers by posting reports to ``config.webhook
 from mdmflow.simulator.certificates import Certificate
 from mdmflow.simulator.config import Mode, SimulatorConfig
 from mdmflow.simulator.devices import SimulatedDevice, SimulatedUser, generate_fleet
-from mdmflow.simulator.profiles import InstalledProfile
-from mdmflow.simulator.queue import CommandQueue, QueuedCommand
+from mdmflow.simulator.profiles import DeviceProfile
+from mdmflow.simulator.queue import CommandQueue, PendingCommand
 from mdmflow.simulator.responses import RotateHook
 from mdmflow.simulator.server import create_app, run_simulator
 from mdmflow.simulator.simulator import (
@@ -21,9 +21,9 @@ from mdmflow.simulator.simulator import (
 __all__ = [
     "Certificate",
     "CommandQueue",
-    "InstalledProfile",
+    "DeviceProfile",
     "Mode",
-    "QueuedCommand",
+    "PendingCommand",
     "RecordedRequest",
     "RotateHook",
     "SimulatedDevice",

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mdmflow.simulator.certificates import Certificate, make_certificate
-from mdmflow.simulator.filevault import KEY_ALPHABET, FileVault
-from mdmflow.simulator.profiles import InstalledProfile, build_profile
+from mdmflow.simulator.device_filevault import KEY_ALPHABET, FileVault
+from mdmflow.simulator.profiles import DeviceProfile, build_profile
 
 Platform = Literal["macOS", "iOS"]
 
@@ -96,7 +96,7 @@ class SimulatedDevice:
     fde_enabled: bool
     firewall_enabled: bool
     user: SimulatedUser | None = None
-    profiles: dict[str, InstalledProfile] = field(default_factory=dict)
+    profiles: dict[str, DeviceProfile] = field(default_factory=dict)
     certificates: list[Certificate] = field(default_factory=list)
     enrolled: bool = True
     awaiting_configuration: bool = False
@@ -151,7 +151,7 @@ def generate_fleet(n: int, seed: int, *, ios_ratio: float = 0.0) -> list[Simulat
     return fleet
 
 
-def _enrollment_profile(rng: random.Random) -> InstalledProfile:
+def _enrollment_profile(rng: random.Random) -> DeviceProfile:
     """The MDM profile every device enrolled with; unmanaged (installed by ADE/the user)."""
     identifier, profile_uuid, name = ENROLLMENT_PROFILE_ID, _uuid(rng), "MDM Enrollment"
     mdm_payload = {
@@ -167,7 +167,7 @@ def _enrollment_profile(rng: random.Random) -> InstalledProfile:
         "SignMessage": True,
     }
     raw = build_profile(identifier, profile_uuid, name, [mdm_payload])
-    return InstalledProfile(identifier, profile_uuid, name, raw, managed=False)
+    return DeviceProfile(identifier, profile_uuid, name, raw, managed=False)
 
 
 def _mac(rng: random.Random) -> SimulatedDevice:

@@ -19,13 +19,13 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from mdmflow.simulator.certificates import Certificate, issue_certificate
-from mdmflow.simulator.profiles import InstalledProfile, ProfileError, profile_body
+from mdmflow.simulator.profiles import DeviceProfile, ProfileError, profile_body
 
 ENROLLED_IDENTITY_DAYS = 365
 
 
 def with_profile(
-    certificates: list[Certificate], profile: InstalledProfile, now: dt.datetime | None = None
+    certificates: list[Certificate], profile: DeviceProfile, now: dt.datetime | None = None
 ) -> list[Certificate]:
     """The keychain after installing ``profile``: its earlier certificates replaced."""
     kept = [c for c in certificates if c.profile != profile.identifier]
@@ -37,7 +37,7 @@ def without_profile(certificates: list[Certificate], identifier: str) -> list[Ce
     return [c for c in certificates if c.profile != identifier]
 
 
-def profile_certificates(profile: InstalledProfile, now: dt.datetime) -> list[Certificate]:
+def profile_certificates(profile: DeviceProfile, now: dt.datetime) -> list[Certificate]:
     """The certificates the profile's payloads install (none for other payload types)."""
     try:
         body = profile_body(profile.raw)

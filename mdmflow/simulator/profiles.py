@@ -37,7 +37,7 @@ class ProfileError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class InstalledProfile:
+class DeviceProfile:
     """A profile on the device; ``managed`` means an MDM InstallProfile put it there."""
 
     identifier: str
@@ -47,7 +47,7 @@ class InstalledProfile:
     managed: bool
 
 
-def read_profile(payload: bytes, *, managed: bool) -> InstalledProfile:
+def read_profile(payload: bytes, *, managed: bool) -> DeviceProfile:
     """Parse an InstallProfile ``Payload`` (plain or CMS-signed) into an installable profile."""
     body = profile_body(payload)
     identifier = body.get("PayloadIdentifier")
@@ -57,7 +57,7 @@ def read_profile(payload: bytes, *, managed: bool) -> InstalledProfile:
     if not isinstance(uuid, str) or not uuid:
         raise ProfileError("profile has no PayloadUUID")
     name = body.get("PayloadDisplayName")
-    return InstalledProfile(
+    return DeviceProfile(
         identifier=identifier,
         uuid=uuid,
         display_name=name if isinstance(name, str) else "",
@@ -82,7 +82,7 @@ def build_profile(
     )
 
 
-def profile_list_item(profile: InstalledProfile, *, ios: bool) -> dict[str, Any]:
+def profile_list_item(profile: DeviceProfile, *, ios: bool) -> dict[str, Any]:
     """One ProfileList entry; ``IsManaged`` is an iOS-only key (Apple's profile.list.yaml)."""
     body = profile_body(profile.raw)
     item: dict[str, Any] = {key: body[key] for key in _PROFILE_KEYS if key in body}

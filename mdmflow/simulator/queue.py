@@ -28,7 +28,7 @@ class DuplicateCommandError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class QueuedCommand:
+class PendingCommand:
     """The exact bytes a server enqueued plus their parsed form (shared by all targets)."""
 
     uuid: str
@@ -37,7 +37,7 @@ class QueuedCommand:
     plist: Mapping[str, Any]
 
 
-def decode_command(raw: bytes) -> QueuedCommand:
+def decode_command(raw: bytes) -> PendingCommand:
     """Parse only what an MDM server checks: the plist, CommandUUID and RequestType."""
     try:
         plist = load_dict(raw)
@@ -50,7 +50,7 @@ def decode_command(raw: bytes) -> QueuedCommand:
         raise InvalidCommandError("invalid command")
     if not isinstance(request_type, str) or not request_type:
         raise InvalidCommandError("invalid command")
-    return QueuedCommand(command_uuid, request_type, raw, plist)
+    return PendingCommand(command_uuid, request_type, raw, plist)
 
 
 class CommandQueue:
@@ -59,16 +59,16 @@ class CommandQueue:
     __slots__ = ("_pending", "_seen")
 
     def __init__(self) -> None:
-        self._pending: dict[str, QueuedCommand] = {}
+        self._pending: dict[str, PendingCommand] = {}
         self._seen: set[str] = set()
 
-    def add(self, command: QueuedCommand) -> None:
+    def add(self, command: PendingCommand) -> None:
         if command.uuid in self._seen:
             raise DuplicateCommandError(f"command already exists: {command.uuid}")
         self._seen.add(command.uuid)
         self._pending[command.uuid] = command
 
-    def next(self, skip: Container[str]) -> QueuedCommand | None:
+    def next(self, skip: Container[str]) -> PendingCommand | None:
         """The oldest command not in ``skip`` (the UUIDs this session got NotNow for)."""
         return next((cmd for uuid, cmd in self._pending.items() if uuid not in skip), None)
 
@@ -79,5 +79,5 @@ class CommandQueue:
     def clear(self) -> None:
         self._pending.clear()
 
-    def __iter__(self) -> Iterator[QueuedCommand]:
+    def __iter__(self) -> Iterator[PendingCommand]:
         return iter(list(self._pending.values()))

@@ -14,11 +14,11 @@ from typing import Any
 
 from mdmflow.mdm.plist import PlistError, load_dict
 from mdmflow.mdm.reports import CommandStatus
-from mdmflow.simulator import filevault, keychain
+from mdmflow.simulator import device_filevault, keychain
 from mdmflow.simulator.certificates import Certificate
 from mdmflow.simulator.devices import SimulatedDevice, SimulatedUser
 from mdmflow.simulator.profiles import (
-    InstalledProfile,
+    DeviceProfile,
     ProfileError,
     profile_list_item,
     read_profile,
@@ -267,7 +267,7 @@ def _filevault_poll(device: SimulatedDevice) -> tuple[dict[str, Any], Change | N
     if not enabled and vault.enable_requested:
         polls = vault.polls_since_enable + 1
         if vault.enable_after_polls is not None and polls >= vault.enable_after_polls:
-            enabled, key = True, filevault.new_recovery_key()
+            enabled, key = True, device_filevault.new_recovery_key()
         change = _after_poll(polls, enabled, key)
     keys: dict[str, Any] = {
         "FDE_Enabled": enabled,
@@ -276,9 +276,11 @@ def _filevault_poll(device: SimulatedDevice) -> tuple[dict[str, Any], Change | N
     }
     if enabled and key is not None and vault.escrow_certificate is not None:
         keys["FDE_PersonalRecoveryKeyCMS"] = (
-            filevault.damaged_envelope()
+            device_filevault.damaged_envelope()
             if vault.corrupt_envelope
-            else filevault.encrypt_envelope(key.encode(), vault.escrow_certificate, vault.cipher)
+            else device_filevault.encrypt_envelope(
+                key.encode(), vault.escrow_certificate, vault.cipher
+            )
         )
         keys["FDE_PersonalRecoveryKeyDeviceKey"] = device.serial_number
     return keys, change
@@ -318,14 +320,14 @@ def _install_profile(
     if profile.identifier in device.refused_profiles:
         raise _CommandFailedError(CommandStatus.ERROR, *SIMULATED_FAILURES[0])
     try:
-        escrow = filevault.escrow_settings(load_dict(payload))
+        escrow = device_filevault.escrow_settings(load_dict(payload))
     except PlistError:  # a signed profile: FileVault payloads are not simulated inside one
-        escrow = filevault.EscrowSettings(enable=False, certificate=None)
+        escrow = device_filevault.EscrowSettings(enable=False, certificate=None)
     return {}, lambda target: _install(target, profile, escrow)
 
 
 def _install(
-    device: SimulatedDevice, profile: InstalledProfile, escrow: filevault.EscrowSettings
+    device: SimulatedDevice, profile: DeviceProfile, escrow: device_filevault.EscrowSettings
 ) -> None:
     device.profiles[profile.identifier] = profile
     device.certificates = keychain.with_profile(device.certificates, profile)
@@ -408,8 +410,10 @@ def _rotate_filevault_key(
     certificate = body.get("ReplyEncryptionCertificate")
     if not isinstance(certificate, bytes):
         raise _CommandFailedError(CommandStatus.COMMAND_FORMAT_ERROR)
-    new_key = filevault.new_recovery_key()
-    envelope = filevault.encrypt_envelope(new_key.encode(), certificate, device.filevault.cipher)
+    new_key = device_filevault.new_recovery_key()
+    envelope = device_filevault.encrypt_envelope(
+        new_key.encode(), certificate, device.filevault.cipher
+    )
     return {"RotateResult": {"EncryptedNewRecoveryKey": envelope}}, lambda target: _rotated(
         target, new_key
     )

@@ -27,7 +27,7 @@ from mdmflow.mdm.reports import CommandStatus
 from mdmflow.simulator import checkins, responses, webhook
 from mdmflow.simulator.config import SimulatorConfig
 from mdmflow.simulator.devices import SimulatedDevice, SimulatedUser, generate_fleet
-from mdmflow.simulator.queue import CommandQueue, QueuedCommand
+from mdmflow.simulator.queue import CommandQueue, PendingCommand
 from mdmflow.simulator.responses import Answer, RotateHook
 from mdmflow.simulator.sender import WEBHOOK_RETRY, post_webhook
 
@@ -180,7 +180,7 @@ class Simulator:
         """The device behind a device- or user-channel enrollment ID."""
         return self._channel(enrollment_id).device
 
-    def queued(self, enrollment_id: str) -> list[QueuedCommand]:
+    def queued(self, enrollment_id: str) -> list[PendingCommand]:
         return list(self._channel(enrollment_id).queue)
 
     def clear_queue(self, enrollment_id: str) -> None:
@@ -221,7 +221,7 @@ class Simulator:
     def reset_log(self) -> None:
         self.requests.clear()
 
-    def enqueue(self, enrollment_id: str, command: QueuedCommand) -> None:
+    def enqueue(self, enrollment_id: str, command: PendingCommand) -> None:
         """Queue a command; raises UnknownEnrollmentError or DuplicateCommandError."""
         self._channel(enrollment_id).queue.add(command)
         self.stats.commands_enqueued += 1
@@ -325,7 +325,7 @@ class Simulator:
             channel, responses.envelope(channel.device, CommandStatus.IDLE, user=channel.user)
         )
 
-    def _answer(self, channel: _Channel, command: QueuedCommand) -> Answer:
+    def _answer(self, channel: _Channel, command: PendingCommand) -> Answer:
         device, user = channel.device, channel.user
         roll = self._rng.random()
         if roll < self.not_now_rate:

@@ -1,1 +1,2 @@
-"""Command-line front: start workflows (one ID or a fleet) and run the local stack."""
+"""Start MDM workflows on many enrollment IDs with NanoCMD's semantics; used by the bridge's API,
+event subscriptions and the command line."""

@@ -28,7 +28,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from mdmflow.activities.models import EngineSettings
-from mdmflow.activities.requirements import RequirementCheck, RequirementError
+from mdmflow.requirements import RequirementCheck, RequirementError
 from mdmflow.workflows import search
 from mdmflow.workflows.errors import ContextError
 from mdmflow.workflows.models import MDMEvent, WorkflowStart

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from mdmflow.store.database import Database
@@ -80,6 +80,11 @@ _COLUMNS = (
 )
 
 
+_ACCEPT = insert(intake).returning(intake.c.id)
+_DELIVERED = delete(intake).where(intake.c.id == bindparam("row_id"))
+"""The two statements every webhook runs, built once (see ``store.routes``)."""
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -118,8 +123,7 @@ class IntakeStore:
             "last_error": "",
         }
         async with self._db.engine.begin() as conn:
-            result = await conn.execute(insert(intake).returning(intake.c.id), row)
-            row_id = int(result.scalar_one())
+            row_id = int((await conn.execute(_ACCEPT, row)).scalar_one())
         return IntakeEntry(
             id=row_id,
             delivery_id=delivery_id,
@@ -191,7 +195,7 @@ class IntakeStore:
 
     async def delivered(self, entry: IntakeEntry) -> None:
         async with self._db.engine.begin() as conn:
-            await conn.execute(delete(intake).where(intake.c.id == entry.id))
+            await conn.execute(_DELIVERED, {"row_id": entry.id})
 
     async def record(self, entry: IntakeEntry, outcome: IntakeOutcome, detail: str = "") -> None:
         """Keep a permanent outcome; the row is never claimed again."""

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, bindparam, delete, select
 
 from mdmflow.store.database import Database
 from mdmflow.store.dialect import insert_ignore
@@ -25,6 +25,16 @@ class Route(BaseModel):
     workflow_name: str
     request_type: str
     step: str
+
+
+_BY_KEY = and_(
+    command_routes.c.enrollment_id == bindparam("eid"),
+    command_routes.c.command_uuid == bindparam("uuid"),
+)
+_LOOKUP = select(command_routes).where(_BY_KEY)
+_FORGET = delete(command_routes).where(_BY_KEY)
+"""Built once: the bridge runs these for every report, and building a statement costs more
+than running it (SQLAlchemy then reuses the compiled form too)."""
 
 
 class RouteStore:
@@ -42,25 +52,14 @@ class RouteStore:
             await conn.execute(stmt)
 
     async def lookup(self, enrollment_id: str, command_uuid: str) -> Route | None:
-        stmt = select(command_routes).where(
-            and_(
-                command_routes.c.enrollment_id == enrollment_id,
-                command_routes.c.command_uuid == command_uuid,
-            )
-        )
         async with self._db.engine.connect() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
+            result = await conn.execute(_LOOKUP, {"eid": enrollment_id, "uuid": command_uuid})
+            row = result.mappings().first()
         if row is None:
             return None
         return Route.model_validate({k: row[k] for k in Route.model_fields})
 
     async def forget(self, enrollment_id: str, command_uuid: str) -> None:
         """Drop a route once its command has a final answer (later duplicates are then ignored)."""
-        stmt = delete(command_routes).where(
-            and_(
-                command_routes.c.enrollment_id == enrollment_id,
-                command_routes.c.command_uuid == command_uuid,
-            )
-        )
         async with self._db.engine.begin() as conn:
-            await conn.execute(stmt)
+            await conn.execute(_FORGET, {"eid": enrollment_id, "uuid": command_uuid})

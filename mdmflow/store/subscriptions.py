@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
@@ -26,14 +27,22 @@ class NamedSubscription(Subscription):
     name: str
 
 
+CACHE_SECONDS = 5.0
+"""How long a bridge reuses the subscriptions of an event. Every Idle report (the most
+frequent webhook) looks up two events; a change made through another bridge replica shows
+here within this time, one made through this one at once."""
+
+
 class SubscriptionStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._cache: dict[str | None, tuple[float, list[NamedSubscription]]] = {}
 
     async def put(self, name: str, sub: Subscription) -> None:
         row = {**sub.model_dump(), "name": name, "updated_at": dt.datetime.now(dt.UTC)}
         async with self._db.engine.begin() as conn:
             await conn.execute(upsert(self._db, event_subscriptions, row, ["name"]))
+        self._cache.clear()
 
     async def get(self, name: str) -> Subscription | None:
         stmt = select(event_subscriptions).where(event_subscriptions.c.name == name)
@@ -44,7 +53,19 @@ class SubscriptionStore:
     async def delete(self, name: str) -> bool:
         stmt = delete(event_subscriptions).where(event_subscriptions.c.name == name)
         async with self._db.engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount > 0
+            deleted = (await conn.execute(stmt)).rowcount > 0
+        self._cache.clear()
+        return deleted
+
+    async def for_event(self, event: str) -> list[NamedSubscription]:
+        """The event's subscriptions, as of at most ``CACHE_SECONDS`` ago."""
+        now = time.monotonic()
+        cached = self._cache.get(event)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = await self.list(event)
+        self._cache[event] = (now + CACHE_SECONDS, found)
+        return found
 
     async def list(self, event: str | None = None) -> list[NamedSubscription]:
         stmt = select(event_subscriptions).order_by(event_subscriptions.c.name)

@@ -30,11 +30,11 @@ with workflow.unsafe.imports_passed_through():
         decide,
         parse_certprof_context,
     )
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.content import load_profiles
     from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.models import SealedContext, StepError, WorkflowStart
     from mdmflow.workflows.outcomes import outcome
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 
 @workflow.defn(name=CERTPROF, failure_exception_types=BAD_INPUT)

@@ -21,10 +21,10 @@ with workflow.unsafe.imports_passed_through():
         plan_commands,
         plan_result,
     )
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.content import load_cmdplan
     from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.models import WorkflowStart
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 
 @workflow.defn(name=CMDPLAN, failure_exception_types=BAD_INPUT)

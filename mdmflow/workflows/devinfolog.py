@@ -11,10 +11,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from mdmflow.mdm.commands import DeviceInformation
     from mdmflow.mdm.responses import DeviceInformationResponse
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.models import WorkflowStart
     from mdmflow.workflows.results import DeviceInfoLog
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 QUERIES = ["UDID", "SerialNumber", "Model", "ModelName", "DeviceName", "OSVersion", "BuildVersion"]

@@ -41,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
     from mdmflow.mdm.commands import MDMCommand
     from mdmflow.mdm.reports import CommandStatus
     from mdmflow.workflows import search
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.errors import ContextError
     from mdmflow.workflows.models import (
         COMMAND_REPORT_SIGNAL,
@@ -56,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         WorkflowStart,
         WorkflowStatus,
     )
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 StartT = TypeVar("StartT")
 ResultT = TypeVar("ResultT")

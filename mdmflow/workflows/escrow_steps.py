@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from mdmflow.activities.filevault import FileVaultActivities
+    from mdmflow.activities.filevault_keys import FileVaultActivities
     from mdmflow.activities.filevault_models import EscrowOutcome, EscrowRequest
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)

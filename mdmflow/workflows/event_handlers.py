@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.models import EventType, MDMEvent
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 
 class EventDelivery(BaseModel):

@@ -18,10 +18,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from mdmflow.activities.filevault import FileVaultActivities
+    from mdmflow.activities.filevault_keys import FileVaultActivities
     from mdmflow.activities.filevault_models import EnableProfileRequest, ProfileSource
     from mdmflow.mdm.commands import InstallProfile, SecurityInfo
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.escrow_steps import ACTIVITY_TIMEOUT, SUBSYSTEM_RETRY, escrow_envelope
     from mdmflow.workflows.fvenable_poll import (
@@ -35,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         poll_outcome,
     )
     from mdmflow.workflows.models import StepError, WorkflowStart
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 
 @workflow.defn(name=FVENABLE, failure_exception_types=BAD_INPUT)

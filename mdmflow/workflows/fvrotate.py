@@ -12,14 +12,14 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from mdmflow.activities.filevault import FileVaultActivities
+    from mdmflow.activities.filevault_keys import FileVaultActivities
     from mdmflow.activities.filevault_models import RotateCommandRequest
     from mdmflow.mdm.responses import RotateFileVaultKeyResponse
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.escrow_steps import ACTIVITY_TIMEOUT, SUBSYSTEM_RETRY, escrow_envelope
     from mdmflow.workflows.models import StepError, WorkflowStart
     from mdmflow.workflows.results import FileVaultRotateResult
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 FVROTATE = "io.micromdm.wf.fvrotate.v1"
 

@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         SecurityInfoDetails,
         SecurityInfoResponse,
     )
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.engine import BAD_INPUT, REPORT_VIEW_PATCH, MDMWorkflow
     from mdmflow.workflows.event_handlers import EventDelivery, MDMEventHandler
     from mdmflow.workflows.inventory_values import (
@@ -43,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         security_inventory,
     )
     from mdmflow.workflows.models import CommandReport, StepError, WorkflowStart
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

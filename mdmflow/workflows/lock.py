@@ -27,10 +27,10 @@ with workflow.unsafe.imports_passed_through():
     from mdmflow.mdm.commands import DeviceLock
     from mdmflow.mdm.responses import DeviceLockResponse
     from mdmflow.mdm.stored import StoredValue
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.models import WorkflowStart
     from mdmflow.workflows.results import LockResult
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 PIN_BY_REFERENCE_PATCH = "lock-pin-by-reference"

@@ -15,7 +15,6 @@ with workflow.unsafe.imports_passed_through():
     from mdmflow.activities.content_models import StartRequirements
     from mdmflow.mdm.commands import ProfileList
     from mdmflow.mdm.responses import ProfileListResponse
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.content import load_profiles
     from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.models import WorkflowStart
@@ -28,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         plan_changes,
         plan_commands,
     )
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 
 @workflow.defn(name=PROFILE, failure_exception_types=BAD_INPUT)

@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from mdmflow.filevault.cms import decrypt_envelope, recovery_key
+from mdmflow.filevault.envelope import decrypt_envelope, recovery_key
 from tests.conformance.corpus import FIXTURES, require_corpus
 
 require_corpus()

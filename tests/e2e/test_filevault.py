@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from mdmflow.crypto.sealed import SecretBox
 from mdmflow.filevault.profile import PROFILE_IDENTIFIER, TEMPLATE
 from mdmflow.simulator import SimulatedDevice
-from mdmflow.store.filevault import EscrowIdentityStore
+from mdmflow.store.escrow_identity import EscrowIdentityStore
 from mdmflow.workflows import search
 from mdmflow.workflows.fvenable_poll import (
     FVENABLE,

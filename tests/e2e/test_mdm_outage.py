@@ -32,6 +32,7 @@ async def test_enqueue_survives_an_outage_with_the_same_command_uuid(
 
         handle = client.get_workflow_handle(f"{DEVINFOLOG}/{eid}", result_type=DeviceInfoLog)
         result = await handle.result()
+        await stack.sim.wait_until_quiet()  # the device finishes a command after reporting it
         assert result.values["UDID"] == eid
         uuids = {plistlib.loads(body)["CommandUUID"] for body in enqueues()}
         assert len(uuids) == 1

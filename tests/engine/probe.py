@@ -15,10 +15,10 @@ with workflow.unsafe.imports_passed_through():
         ProfileList,
         SecurityInfo,
     )
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.errors import ContextError
     from mdmflow.workflows.models import StepResult, WorkflowStart
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 COMMANDS: dict[str, MDMCommand] = {
     "DeviceInformation": DeviceInformation(queries=["UDID", "SerialNumber"]),

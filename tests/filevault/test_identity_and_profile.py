@@ -16,7 +16,7 @@ from mdmflow.filevault.profile import (
     ProfileTemplateError,
     insert_certificate,
 )
-from mdmflow.simulator.filevault import escrow_settings
+from mdmflow.simulator.device_filevault import escrow_settings
 
 
 def test_identity_is_a_ten_year_rsa_2048_filevault_certificate() -> None:

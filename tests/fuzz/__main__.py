@@ -27,10 +27,10 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.bridge.server import running_bridge
+from mdmflow.cli.dev import temporal_binary
 from mdmflow.config import Settings
 from mdmflow.crypto.codec import data_converter
 from mdmflow.crypto.keyring import new_key_entry
-from mdmflow.starter.dev import temporal_binary
 from mdmflow.workflows import search
 from tests.fuzz.bodies import bodies
 from tests.fuzz.http import Tally, post_all

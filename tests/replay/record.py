@@ -38,7 +38,7 @@ from tests.replay.content_scenarios import (
 from tests.replay.starts import started
 from tests.support.codec import codec_converter
 from tests.support.runs import runs
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import ClockHold, Stack, running_stack
 from tests.support.temporal import DEV_SERVER_ARGS, binary
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -114,7 +114,14 @@ async def filevault_enable_then_rotate(stack: Stack) -> Recorded:
     device.filevault.enable_after_polls = POLLS_PER_RUN + 1
     recorded: Recorded = {}
     for name, short in ((FVENABLE, "fvenable"), (FVROTATE, "fvrotate")):
-        handle = await started(stack, name, WorkflowStart(enrollment_id=eid))
+        # Started on the client itself: only its handle's result() lets the time-skipping
+        # server skip time (one from get_workflow_handle would wait in real time).
+        handle = await stack.client.start_workflow(
+            name,
+            WorkflowStart(enrollment_id=eid, engine=stack.settings.engine),
+            id=f"{name}/{eid}",
+            task_queue=stack.task_queue,
+        )
         await handle.result()
         chain = await runs(stack.client, handle.id)
         if len(chain) > 1:
@@ -161,7 +168,10 @@ async def record() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         async with running_stack(
-            skipping.client, f"sqlite+aiosqlite:///{tmp}/app.db", devices=1
+            skipping.client,
+            f"sqlite+aiosqlite:///{tmp}/app.db",
+            devices=1,
+            hold=ClockHold(skipping),
         ) as stack:
             for name, handle in (await filevault_enable_then_rotate(stack)).items():
                 await write(name, handle)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from temporalio.client import WorkflowHandle
 
-from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.crypto.sealed import SecretBox
+from mdmflow.requirements import RequirementChecker
 from mdmflow.starter.start import start_workflows
 from mdmflow.store.secrets import InventorySecretStore
 from mdmflow.workflows.models import WorkflowStart

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from mdmflow.activities.content_models import CmdPlanRequirement, StartRequirements
-from mdmflow.activities.requirements import RequirementChecker, RequirementError
 from mdmflow.mdm.mobileconfig import read_mobileconfig
 from mdmflow.mdm.plist import dump_xml
+from mdmflow.requirements import RequirementChecker, RequirementError
 from mdmflow.store.cmdplans import CmdPlan, CmdPlanNotFoundError, CmdPlanStore
 from mdmflow.store.database import Database
 from mdmflow.store.profiles import ProfileInfo, ProfileNotFoundError, ProfileStore

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from mdmflow.crypto.sealed import SecretBox
 from mdmflow.store.database import Database
-from mdmflow.store.filevault import EscrowIdentityStore
+from mdmflow.store.escrow_identity import EscrowIdentityStore
 from mdmflow.store.schema import filevault_escrow, inventory_secrets
 from mdmflow.store.secrets import InventorySecretStore
 from tests.support.codec import TEST_KEYRING

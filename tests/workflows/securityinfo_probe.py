@@ -7,9 +7,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from mdmflow.mdm.commands import SecurityInfo
-    from mdmflow.workflows.config import WorkflowConfig
     from mdmflow.workflows.engine import BAD_INPUT, MDMWorkflow
     from mdmflow.workflows.models import StepResult, WorkflowStart
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 SECURITY_INFO_PROBE = "test.inventory.securityinfo"
 

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from mdmflow.activities.content_models import StartRequirements
-from mdmflow.activities.requirements import RequirementChecker
 from mdmflow.config import Settings
 from mdmflow.crypto.sealed import SecretBox
+from mdmflow.requirements import RequirementChecker
 from mdmflow.starter.start import AllAlreadyRunningError, StartError, start_workflows
 from mdmflow.store.database import Database
 from mdmflow.store.secrets import InventorySecretStore

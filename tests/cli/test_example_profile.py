@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from mdmflow.starter.example_profile import (
+from mdmflow.cli.example_profile import (
     EXAMPLE_IDENTIFIER,
     EXAMPLE_NAME,
     example_banner,

@@ -31,11 +31,11 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from mdmflow.bridge.server import running_bridge
+from mdmflow.cli.example_profile import example_banner, seed_example_profile
+from mdmflow.cli.sim_address import SimulatorAddress
 from mdmflow.config import CODEC_KEY_FILE_NAME, ConfigError, Settings
 from mdmflow.crypto.keyring import ensure_key_file
 from mdmflow.simulator import SimulatorConfig, run_simulator
-from mdmflow.starter.example_profile import example_banner, seed_example_profile
-from mdmflow.starter.sim_address import SimulatorAddress
 from mdmflow.temporal_client import connect
 from mdmflow.worker import run_worker
 from mdmflow.worker_metrics import load_worker_metrics_settings, metrics_runtime

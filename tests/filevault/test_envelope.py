@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from asn1crypto import cms
 
-from mdmflow.filevault.cms import CMSError, decrypt_envelope, recovery_key
+from mdmflow.filevault.envelope import EnvelopeError, decrypt_envelope, recovery_key
 from mdmflow.filevault.identity import EscrowIdentity, generate_identity
-from mdmflow.simulator.filevault import ContentCipher, encrypt_envelope, new_recovery_key
+from mdmflow.simulator.device_filevault import ContentCipher, encrypt_envelope, new_recovery_key
 
 CIPHERS: list[ContentCipher] = ["aes256", "3des"]
 
@@ -55,7 +55,9 @@ def test_envelope_for_another_certificate_is_refused(
     identity: EscrowIdentity, stranger: EscrowIdentity
 ) -> None:
     blob = encrypt_envelope(b"WXYZ-2345", stranger.certificate_der, "aes256")
-    with pytest.raises(CMSError, match="not addressed to this deployment's escrow certificate"):
+    with pytest.raises(
+        EnvelopeError, match="not addressed to this deployment's escrow certificate"
+    ):
         opened(blob, identity)
 
 
@@ -63,7 +65,7 @@ def test_wrong_private_key_for_our_certificate_is_refused(
     identity: EscrowIdentity, stranger: EscrowIdentity
 ) -> None:
     blob = encrypt_envelope(b"WXYZ-2345", identity.certificate_der, "3des")
-    with pytest.raises(CMSError):
+    with pytest.raises(EnvelopeError):
         recovery_key(decrypt_envelope(blob, stranger.private_key, identity.certificate_der))
 
 
@@ -78,26 +80,26 @@ def test_wrong_private_key_for_our_certificate_is_refused(
 def test_damaged_blobs_are_refused_with_a_reason(
     identity: EscrowIdentity, blob: bytes, problem: str
 ) -> None:
-    with pytest.raises(CMSError, match=problem):
+    with pytest.raises(EnvelopeError, match=problem):
         opened(blob, identity)
 
 
 def test_truncated_envelope_is_refused(identity: EscrowIdentity) -> None:
     blob = encrypt_envelope(b"WXYZ-2345", identity.certificate_der, "aes256")
-    with pytest.raises(CMSError):
+    with pytest.raises(EnvelopeError):
         opened(blob[: len(blob) - 20], identity)
 
 
 def test_other_cms_content_types_are_refused(identity: EscrowIdentity) -> None:
     data = cms.ContentInfo({"content_type": "data", "content": b"hello"}).dump()
-    with pytest.raises(CMSError, match="content type is data, not enveloped_data"):
+    with pytest.raises(EnvelopeError, match="content type is data, not enveloped_data"):
         opened(data, identity)
 
 
 def test_plaintext_that_is_no_key_is_refused() -> None:
-    with pytest.raises(CMSError, match="not ASCII"):
+    with pytest.raises(EnvelopeError, match="not ASCII"):
         recovery_key(b"\xff\xfe\x00")
-    with pytest.raises(CMSError, match="not a printable"):
+    with pytest.raises(EnvelopeError, match="not a printable"):
         recovery_key(b"\x01\x02")
     assert recovery_key(b"ABCD-EFGH\x00") == "ABCD-EFGH"
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher,
 KEY_BYTES = {"tripledes": (24,), "aes": (16, 24, 32)}
 
 
-class CMSError(ValueError):
+class EnvelopeError(ValueError):
     """The blob is not an envelope this escrow identity can open."""
 
 
@@ -33,35 +33,35 @@ def decrypt_envelope(blob: bytes, private_key: RSAPrivateKey, certificate_der: b
     try:
         content_key = private_key.decrypt(recipient["encrypted_key"].native, rsa_padding.PKCS1v15())
     except ValueError:
-        raise CMSError("the content key does not unwrap with the escrow private key") from None
+        raise EnvelopeError("the content key does not unwrap with the escrow private key") from None
     return _decrypt_content(envelope["encrypted_content_info"], content_key)
 
 
 def recovery_key(plaintext: bytes) -> str:
-    """The recovery key text; a :class:`CMSError` if the plaintext cannot be one."""
+    """The recovery key text; a :class:`EnvelopeError` if the plaintext cannot be one."""
     try:
         text = plaintext.decode("ascii").strip("\x00").strip()
     except UnicodeDecodeError:
-        raise CMSError("the decrypted content is not ASCII text; wrong key?") from None
+        raise EnvelopeError("the decrypted content is not ASCII text; wrong key?") from None
     if not text or not text.isprintable():
-        raise CMSError("the decrypted content is not a printable recovery key")
+        raise EnvelopeError("the decrypted content is not a printable recovery key")
     return text
 
 
 def _enveloped_data(blob: bytes) -> cms.EnvelopedData:
     if not blob:
-        raise CMSError("the CMS blob is empty")
+        raise EnvelopeError("the CMS blob is empty")
     try:
         info = cms.ContentInfo.load(blob)
         content_type = info["content_type"].native
         envelope = info["content"]
         if content_type != "enveloped_data":
-            raise CMSError(f"the CMS content type is {content_type}, not enveloped_data")
+            raise EnvelopeError(f"the CMS content type is {content_type}, not enveloped_data")
         envelope.native  # noqa: B018 - parse every field now, so damage shows here
-    except CMSError:
+    except EnvelopeError:
         raise
     except (ValueError, TypeError, KeyError) as exc:
-        raise CMSError(f"the blob is not CMS EnvelopedData ({type(exc).__name__})") from None
+        raise EnvelopeError(f"the blob is not CMS EnvelopedData ({type(exc).__name__})") from None
     assert isinstance(envelope, cms.EnvelopedData)
     return envelope
 
@@ -84,9 +84,9 @@ def _our_recipient(
         ):
             algorithm = recipient["key_encryption_algorithm"]["algorithm"].native
             if algorithm not in ("rsaes_pkcs1v15", "rsa"):
-                raise CMSError(f"key transport {algorithm} is not RSA PKCS#1 v1.5")
+                raise EnvelopeError(f"key transport {algorithm} is not RSA PKCS#1 v1.5")
             return recipient
-    raise CMSError(
+    raise EnvelopeError(
         "the envelope is not addressed to this deployment's escrow certificate "
         f"(recipients: {', '.join(kinds) or 'none'})"
     )
@@ -99,20 +99,20 @@ def _decrypt_content(content: cms.EncryptedContentInfo, key: bytes) -> bytes:
         mode = algorithm.encryption_mode
         iv = algorithm.encryption_iv
     except ValueError as exc:
-        raise CMSError(f"unsupported content encryption: {exc}") from None
+        raise EnvelopeError(f"unsupported content encryption: {exc}") from None
     if mode != "cbc" or name not in KEY_BYTES:
-        raise CMSError(f"unsupported content encryption {algorithm['algorithm'].native}")
+        raise EnvelopeError(f"unsupported content encryption {algorithm['algorithm'].native}")
     if len(key) not in KEY_BYTES[name]:
-        raise CMSError("the unwrapped content key has the wrong length; wrong key?")
+        raise EnvelopeError("the unwrapped content key has the wrong length; wrong key?")
     cipher: BlockCipherAlgorithm = TripleDES(key) if name == "tripledes" else algorithms.AES(key)
     ciphertext = content["encrypted_content"].native
     block = cipher.block_size // 8
     if not ciphertext or len(ciphertext) % block:
-        raise CMSError("the encrypted content is empty or not whole cipher blocks")
+        raise EnvelopeError("the encrypted content is empty or not whole cipher blocks")
     decryptor = Cipher(cipher, modes.CBC(iv)).decryptor()
     padded = decryptor.update(ciphertext) + decryptor.finalize()
     unpadder = padding.PKCS7(cipher.block_size).unpadder()
     try:
         return unpadder.update(padded) + unpadder.finalize()
     except ValueError:
-        raise CMSError("the content padding is invalid; wrong key or damaged data") from None
+        raise EnvelopeError("the content padding is invalid; wrong key or damaged data") from None

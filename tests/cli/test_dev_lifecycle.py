@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.starter.test_dev import MDMFLOW, free_port, read_banner
+from tests.cli.test_dev import MDMFLOW, free_port, read_banner
 
 STOP_SECONDS = 60  # a safety net against hangs only; every wait ends on the process's exit
 

@@ -12,9 +12,10 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from mdmflow.cli.checkin_command import add_checkin_parser
+from mdmflow.cli.status_command import add_status_parsers
 from mdmflow.config import ConfigError, Settings, load_settings
 from mdmflow.httpserver import ServerStartError
-from mdmflow.starter.checkin_command import add_checkin_parser
 from mdmflow.store.database import DatabaseError
 from mdmflow.telemetry import setup_logging, setup_tracing
 
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--id", dest="ids", action="append", required=True, help="enrollment ID")
     start.add_argument("--context", default="", help="the workflow's start context")
     _import_parser(sub)
+    add_status_parsers(sub)
     return parser
 
 
@@ -110,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any, int]:
     if args.command == "dev":
-        from mdmflow.starter.dev import run_dev
+        from mdmflow.cli.dev import run_dev
 
         return run_dev(settings, args.temporal_port, args.ui_port, args.simulate)
     if args.command == "worker":
@@ -118,11 +120,11 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
     if args.command == "bridge":
         return _with_client(settings, "bridge")
     if args.command == "simulate" and args.sim_command == "checkin":
-        from mdmflow.starter.checkin_command import run_checkin
+        from mdmflow.cli.checkin_command import run_checkin
 
         return run_checkin(args, settings)
     if args.command == "simulate":
-        from mdmflow.starter.simulate import run_simulate
+        from mdmflow.cli.simulate import run_simulate
 
         return run_simulate(args, settings)
     if args.command == "import":
@@ -137,7 +139,11 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
             overwrite=args.overwrite,
         )
         return run_import(settings, options)
-    from mdmflow.starter.start_command import run_start
+    if args.command in ("status", "cancel"):
+        from mdmflow.cli.status_command import run_status_command
+
+        return run_status_command(settings, args)
+    from mdmflow.cli.start_command import run_start
 
     return run_start(settings, args.name, args.ids, args.context)
 

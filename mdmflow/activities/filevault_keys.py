@@ -29,12 +29,12 @@ from mdmflow.activities.filevault_models import (
     RotateCommand,
     RotateCommandRequest,
 )
-from mdmflow.filevault.cms import CMSError, decrypt_envelope, recovery_key
+from mdmflow.filevault.envelope import EnvelopeError, decrypt_envelope, recovery_key
 from mdmflow.filevault.identity import EscrowIdentity
 from mdmflow.filevault.profile import TEMPLATE, ProfileTemplateError, insert_certificate
 from mdmflow.mdm.commands import FileVaultUnlock, RotateFileVaultKey
 from mdmflow.mdm.stored import StoredValue
-from mdmflow.store.filevault import EscrowIdentityStore
+from mdmflow.store.escrow_identity import EscrowIdentityStore
 from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.profiles import ProfileNotFoundError, ProfileStore
 from mdmflow.store.secrets import InventorySecretStore
@@ -99,7 +99,7 @@ class FileVaultActivities:
                 request.envelope, identity.private_key, identity.certificate_der
             )
             key = recovery_key(plaintext)
-        except CMSError as exc:
+        except EnvelopeError as exc:
             return EscrowOutcome(escrowed=False, problem=str(exc))
         await self._secrets.put(request.enrollment_id, {PRK_SECRET: key})
         when = request.escrowed_at.isoformat()

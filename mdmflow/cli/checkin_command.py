@@ -12,9 +12,9 @@ import sys
 
 import httpx
 
+from mdmflow.cli.sim_address import SimulatorAddress
 from mdmflow.config import Settings
 from mdmflow.simulator.checkin_api import CHECKIN_MESSAGES, LATER_TALLY
-from mdmflow.starter.sim_address import SimulatorAddress
 
 
 def add_checkin_parser(simulate: argparse.ArgumentParser) -> None:

@@ -1,6 +1,6 @@
 """``python worker.py`` runs the mdmflow Temporal worker (the same as ``mdmflow worker``)."""
 
-from mdmflow.starter.cli import main
+from mdmflow.cli.main import main
 
 if __name__ == "__main__":
     main(["worker"])

@@ -3,14 +3,13 @@ so a test can await exactly the deliveries the bridge made (no polling of visibi
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from mdmflow.workflows.event_handlers import EventDelivery, MDMEventHandler
     from mdmflow.workflows.models import EventType
+    from mdmflow.workflows.workflow_config import WorkflowConfig
 
 
 def collector_id(enrollment_id: str) -> str:
@@ -47,9 +46,12 @@ async def forward(delivery: EventDelivery) -> None:
 class CheckinHandler(MDMEventHandler):
     """Declares check-in events and Idle, as a NanoCMD ``Config.Events`` would."""
 
-    name: ClassVar[str] = "test.events.checkins"
-    events: ClassVar[frozenset[EventType]] = frozenset(
-        {EventType.TOKEN_UPDATE, EventType.ENROLLMENT, EventType.CHECK_OUT, EventType.IDLE}
+    config = WorkflowConfig(
+        name="test.events.checkins",
+        summary="Forward check-in events to the collector",
+        events=frozenset(
+            {EventType.TOKEN_UPDATE, EventType.ENROLLMENT, EventType.CHECK_OUT, EventType.IDLE}
+        ),
     )
 
     @workflow.run
@@ -61,8 +63,11 @@ class CheckinHandler(MDMEventHandler):
 class ResponseHandler(MDMEventHandler):
     """Declares DeviceInformation, as NanoCMD's ``AllCommandResponseRequestTypes`` would."""
 
-    name: ClassVar[str] = "test.events.responses"
-    command_response_types: ClassVar[frozenset[str]] = frozenset({"DeviceInformation"})
+    config = WorkflowConfig(
+        name="test.events.responses",
+        summary="Forward DeviceInformation reports to the collector",
+        command_response_types=frozenset({"DeviceInformation"}),
+    )
 
     @workflow.run
     async def run(self, delivery: EventDelivery) -> None:

@@ -157,7 +157,9 @@ class Intake:
                 result = await self._delivery.deliver(webhook, entry.delivery_id, entry.received_at)
         except (DeliveryDeferredError, TimeoutError) as exc:
             reason = str(exc) or f"delivery took over {timeout.total_seconds():.0f} s"
-            self._temporal_down = True
+            # Only an answer that says so means Temporal is down; a slow delivery under load
+            # is retried on its own and does not send every later webhook to the relay.
+            self._temporal_down = isinstance(exc, DeliveryDeferredError)
             delay = self._backoff(entry.attempts)
             log.warning(
                 "webhook kept in the intake; delivery retried later",

@@ -61,10 +61,6 @@ class Intake:
         self._temporal_down = False
         self._wake = asyncio.Event()
 
-    @property
-    def store(self) -> IntakeStore:
-        return self._store
-
     async def receive(self, webhook: Webhook, body: bytes) -> None:
         """Commit ``webhook``, then deliver it if that can be done now; never raises once
         committed (the answer is 200 from then on, whatever delivery does)."""

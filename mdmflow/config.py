@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".mdmflow")
     database_url: str = ""
     task_queue: str = "mdmflow"
+    start_rate: float = Field(default=0.0, ge=0)
+    """Device workflows a fleet start starts per second; 0 (NanoCMD's way): as fast as
+    Temporal takes them. Set it to spare the MDM server a burst of enqueues and pushes."""
+    fleet_start_threshold: int = Field(default=100, ge=1)
+    """Starts on more IDs than this are answered 202 at once and fanned out by a workflow."""
     max_webhook_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     inline_result_bytes: int = Field(default=64 * 1024, gt=0)
     log_level: str = "INFO"

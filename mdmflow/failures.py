@@ -21,6 +21,8 @@ STEP_FAILED = "StepError"
 """A step's answers do not let the workflow go on (timed out, refused, unusable)."""
 INVALID_REPORT = "InvalidReport"
 UNEXPECTED_EVENT = "UnexpectedEvent"
+FLEET_PAGE_MISSING = "FleetPageMissing"
+"""A fleet start's page of IDs is gone from the app database; the fan-out cannot go on."""
 
 STEP_CANNOT_BE_SENT = frozenset({MDM_REJECTED, STORED_VALUE_MISSING})
 """Enqueue failures no retry or wait can fix: the workflow fails with the reason."""

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from mdmflow.activities.content import ContentActivities
 from mdmflow.activities.filevault_keys import FileVaultActivities
+from mdmflow.activities.fleet import FleetActivities
 from mdmflow.activities.inventory import InventoryActivities
 from mdmflow.activities.lock import LockActivities
 from mdmflow.activities.mdm import MDMActivities
@@ -25,12 +26,14 @@ from mdmflow.crypto.sealed import SecretBox
 from mdmflow.requirements import RequirementChecker
 from mdmflow.store.database import Database
 from mdmflow.store.escrow_identity import EscrowIdentityStore
+from mdmflow.store.fleet_ids import FleetIdStore
 from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.profiles import ProfileStore
 from mdmflow.store.routes import RouteStore
 from mdmflow.store.secrets import InventorySecretStore
 from mdmflow.store.starts import WorkflowStartStore
+from mdmflow.workflows.fleet_start import FleetStartWorkflow
 from mdmflow.workflows.registry import EVENT_HANDLERS, WORKFLOWS
 
 MDM_HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -45,6 +48,7 @@ class WorkerActivities:
     content: ContentActivities
     filevault: FileVaultActivities
     lock: LockActivities
+    fleet: FleetActivities
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity, for the worker's registration."""
@@ -54,6 +58,7 @@ class WorkerActivities:
             *self.content.all(),
             *self.filevault.all(),
             *self.lock.all(),
+            *self.fleet.all(),
         ]
 
 
@@ -81,7 +86,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[*WORKFLOWS.values(), *EVENT_HANDLERS, *extra_workflows],
+        workflows=[*WORKFLOWS.values(), *EVENT_HANDLERS, FleetStartWorkflow, *extra_workflows],
         activities=activities.all(),
         max_cached_workflows=2000,
         graceful_shutdown_timeout=timedelta(seconds=10),
@@ -124,6 +129,7 @@ async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[W
                 EscrowIdentityStore(db, box), ProfileStore(db), inventory, secrets
             ),
             lock=LockActivities(inventory, secrets),
+            fleet=FleetActivities(FleetIdStore(db)),
         )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from mdmflow.bridge.fan_out import stop_fan_out
 from mdmflow.bridge.instance_models import CancelOutcome
 from mdmflow.bridge.instance_query import NOT_CONTINUED, UnknownInstanceError, instance_query
 from mdmflow.mdm import limits
@@ -74,10 +75,14 @@ async def cancel_instance(client: Client, instance_id: str, reason: str) -> Canc
     """Request cancellation of every running workflow of the instance;
     :class:`UnknownInstanceError` when Temporal knows none of it.
 
+    A fleet start's fan-out is cancelled first and waited for, so it starts no device after
+    the listing below.
+
     One listing decides both counts, so they add up to the instance's devices even while
     visibility catches up (a run listed as running that has ended counts as already ended).
     """
     query = f"{instance_query(instance_id)} AND {NOT_CONTINUED}"
+    fan_out_stopped = await stop_fan_out(client, instance_id, reason)
     running: list[str] = []
     ended = 0
     async for execution in client.list_workflows(query):
@@ -87,9 +92,10 @@ async def cancel_instance(client: Client, instance_id: str, reason: str) -> Canc
             running.append(execution.id)
         else:
             ended += 1
-    if not running and not ended:
+    if not running and not ended and not fan_out_stopped:
         raise UnknownInstanceError(instance_id)
-    return await _cancel_all(client, running, reason, CancelOutcome(already_ended=ended))
+    outcome = CancelOutcome(already_ended=ended, fan_out_cancelled=fan_out_stopped)
+    return await _cancel_all(client, running, reason, outcome)
 
 
 async def cancel_workflow(

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from mdmflow.activities.fleet_models import FleetProgress
 from mdmflow.workflows.models import OutstandingCommand
 
 STATES = ("running", "completed", "failed", "cancelled", "terminated", "timed_out")
@@ -31,22 +32,41 @@ class DeviceStatus(BaseModel):
     """Why the ``status`` query of a running workflow gave no answer, if it did not."""
 
 
+class FanOutStatus(BaseModel):
+    """A fleet start's fan-out: its workflow's state and how many devices it has started."""
+
+    workflow_id: str
+    state: str
+    progress: FleetProgress | None = None
+    """None when its ``progress`` query did not answer (``query_error`` says why)."""
+    query_error: str | None = None
+
+
 class InstanceStatus(BaseModel):
     instance_id: str
     workflow: str
     started: datetime | None
     total: int
+    """Device workflows Temporal's visibility has of the instance (``counts`` add up to it)."""
     counts: dict[str, int]
     devices: list[DeviceStatus]
     next_page_token: str | None = None
+    fan_out: FanOutStatus | None = None
+    """Present for a fleet start: the devices it has still to start are not in ``total``."""
 
     def summary(self) -> str:
-        """One line: ``instance X of W: 3,000 devices — 2,950 completed, 12 failed, 38 running``."""
+        """One line: ``instance X of W: 3,000 devices — 2,950 completed, 12 failed, 38 running``,
+        with the fan-out's progress while it runs."""
         counts = [(state, self.counts.get(state, 0)) for state in SUMMARY_ORDER]
         parts = [f"{n:,} {state.replace('_', ' ')}" for state, n in counts if n]
         noun = "device" if self.total == 1 else "devices"
         tail = f" — {', '.join(parts)}" if parts else ""
-        return f"instance {self.instance_id} of {self.workflow}: {self.total:,} {noun}{tail}"
+        line = f"instance {self.instance_id} of {self.workflow}: {self.total:,} {noun}{tail}"
+        fan_out = self.fan_out
+        if fan_out is not None and fan_out.state != "completed":
+            progress = fan_out.progress.summary() if fan_out.progress else "progress unknown"
+            line += f" (fleet start {fan_out.state.replace('_', ' ')}: {progress})"
+        return line
 
 
 class InstanceSummary(BaseModel):
@@ -75,5 +95,7 @@ class CancelOutcome(BaseModel):
     cancelled: int = 0
     already_ended: int = 0
     not_found: int = 0
+    fan_out_cancelled: bool = False
+    """A fleet start's fan-out was running and is stopped: it starts no more devices."""
     workflow_ids: list[str] = Field(default_factory=list)
     """The workflows a cancellation was requested for."""

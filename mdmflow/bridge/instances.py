@@ -1,6 +1,7 @@
 """Status of one instance from Temporal alone: counts by state from visibility (server-side,
-so a 10,000-device instance costs one count), and one page of devices, each running one asked
-its ``status`` query and each failed one its close event, concurrently and bounded."""
+so a 10,000-device instance costs one count), one page of devices, each running one asked
+its ``status`` query and each failed one its close event, concurrently and bounded, and a
+fleet start's fan-out progress from its own ``progress`` query."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from mdmflow.bridge.failure_reason import failure_reason
+from mdmflow.bridge.fan_out import fan_out_status
 from mdmflow.bridge.instance_models import STATES, DeviceStatus, InstanceStatus
 from mdmflow.bridge.instance_query import (
     GROUP_NAMES,
@@ -134,11 +136,13 @@ async def instance_status(
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     token = decode_token(next_page_token)
     listed = f"{query} AND {NOT_CONTINUED}"
-    counts, (page, next_token) = await asyncio.gather(
-        state_counts(client, query), _page(client, listed, page_size, token)
+    counts, (page, next_token), fan_out = await asyncio.gather(
+        state_counts(client, query),
+        _page(client, listed, page_size, token),
+        fan_out_status(client, instance_id),
     )
     total = sum(counts.values())
-    if total == 0:
+    if total == 0 and fan_out is None:
         raise UnknownInstanceError(instance_id)
     executions = [e for e in page if of_instance(e, instance_id)]
     first = executions[0] if executions else None
@@ -152,7 +156,7 @@ async def instance_status(
     if first is not None:
         seen = min([e.start_time for e in executions] or [first.start_time])
         started = await earliest_start(client, query, seen)
-    workflow = ""
+    workflow = fan_out.progress.workflow if fan_out and fan_out.progress else ""
     if first is not None:
         workflow = first.typed_search_attributes.get(search.WORKFLOW_NAME) or first.workflow_type
     return InstanceStatus(
@@ -163,4 +167,5 @@ async def instance_status(
         counts=counts,
         devices=list(devices),
         next_page_token=encode_token(next_token),
+        fan_out=fan_out,
     )

@@ -32,8 +32,9 @@ WEBHOOK_OUTCOMES = {
 """Every answer ``POST /webhook`` gives, by status; anything else (the handler failed or was
 interrupted) counts as ``error``."""
 OTHER_OUTCOME = "error"
-StartResult = Literal["started", "already_running", "refused"]
-START_RESULTS: tuple[StartResult, ...] = ("started", "already_running", "refused")
+StartResult = Literal["started", "already_running", "refused", "fanned_out"]
+START_RESULTS: tuple[StartResult, ...] = ("started", "already_running", "refused", "fanned_out")
+"""``fanned_out``: IDs of a fleet start handed to its fan-out workflow (which counts its own)."""
 UNKNOWN_WORKFLOW = "unknown"
 """The ``workflow`` label of starts that name no registered workflow: a caller's typo must not
 create a time series of its own."""

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from mdmflow.bridge.bodies import BodyTooLargeError, read_body
 from mdmflow.bridge.errors import error
 from mdmflow.bridge.state import BridgeState
 from mdmflow.mdm.mobileconfig import PROFILE_MEDIA_TYPE, MobileconfigError, read_mobileconfig
@@ -19,10 +20,6 @@ from mdmflow.store.profiles import ProfileNotFoundError
 
 MAX_PROFILE_BYTES = 1024 * 1024
 """Profiles travel inside workflow histories (InstallProfile commands): keep them bounded."""
-
-
-class BodyTooLargeError(ValueError):
-    """The upload is over the limit (checked while reading, not after)."""
 
 
 def check_profile_name(name: str) -> str | None:
@@ -34,18 +31,6 @@ def check_profile_name(name: str) -> str | None:
     if name.startswith("-"):
         return "profile name must not start with '-' (that marks a removal in a,b,-c)"
     return None
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError(f"body over {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BodyTooLargeError(f"body over {limit} bytes")
-    return bytes(body)
 
 
 def profile_router() -> APIRouter:

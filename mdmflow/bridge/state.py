@@ -12,6 +12,7 @@ from mdmflow.config import Settings
 from mdmflow.requirements import RequirementChecker
 from mdmflow.store.cmdplans import CmdPlanStore
 from mdmflow.store.database import Database
+from mdmflow.store.fleet_ids import FleetIdStore
 from mdmflow.store.inventory import InventoryStore
 from mdmflow.store.profiles import ProfileStore
 from mdmflow.store.secrets import InventorySecretStore
@@ -31,6 +32,11 @@ class BridgeState:
     secrets: InventorySecretStore
     metrics: BridgeMetrics = field(default_factory=BridgeMetrics)
     """This app's own counters (``GET /metrics``); a fresh registry per app."""
+
+    @property
+    def fleet_ids(self) -> FleetIdStore:
+        """Where fleet starts leave their IDs for the fan-out."""
+        return FleetIdStore(self.db)
 
     @property
     def checker(self) -> RequirementChecker:

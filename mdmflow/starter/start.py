@@ -16,23 +16,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from mdmflow.activities.models import EngineSettings
+from mdmflow.mdm import limits
 from mdmflow.requirements import RequirementCheck, RequirementError
 from mdmflow.workflows import search
 from mdmflow.workflows.errors import ContextError
 from mdmflow.workflows.models import MDMEvent, WorkflowStart
 from mdmflow.workflows.registry import WorkflowClass, workflow_class
+from mdmflow.workflows.workflow_config import device_details
 
 MAX_PARALLEL_STARTS = 32
 
@@ -60,9 +59,29 @@ class StartOutcome(BaseModel):
     already_running: list[str]
 
 
-async def start_workflows(
-    client: Client,
-    task_queue: str,
+@dataclass(frozen=True)
+class PreparedStart:
+    """A checked start: its IDs, the instance ID, and every device's input (secrets sealed)."""
+
+    cls: WorkflowClass
+    instance_id: str
+    starts: list[WorkflowStart]
+
+    @property
+    def name(self) -> str:
+        return self.cls.config.name
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.enrollment_id for s in self.starts]
+
+
+def unique_ids(ids: Sequence[str]) -> list[str]:
+    """The IDs stripped, blanks dropped, each once in first-seen order."""
+    return list(dict.fromkeys(i.strip() for i in ids if i.strip()))
+
+
+async def prepare_start(
     name: str,
     ids: Sequence[str],
     context: str = "",
@@ -72,18 +91,25 @@ async def start_workflows(
     checker: RequirementCheck | None = None,
     sealer: SecretSealer | None = None,
     engine: EngineSettings | None = None,
-) -> StartOutcome:
-    """Start ``name`` on every ID; raise if the name is unknown, the input bad, or all busy.
+) -> PreparedStart:
+    """Check everything a start can be refused for before anything starts.
 
-    Without a ``checker`` the database requirements are left to the workflow, which then
-    fails on its own; every caller in mdmflow passes one. A context holding secrets (certprof's
-    text replacements) needs a ``sealer``: its secrets are sealed for every ID before anything
-    starts, and the workflows start with a context that only names them.
+    Raises :class:`UnknownWorkflowError` for a name the registry lacks and
+    :class:`StartError` for bad IDs or a context the workflow would refuse. Without a
+    ``checker`` the database requirements are left to the workflow, which then fails on its
+    own; every caller in mdmflow passes one. A context holding secrets (certprof's text
+    replacements) needs a ``sealer``: its secrets are sealed for every ID here, and the
+    workflows start with a context that only names them.
     """
     cls = workflow_class(name)
-    unique = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
+    unique = unique_ids(ids)
     if not unique:
         raise StartError("no IDs provided")
+    for eid in unique:
+        try:
+            limits.check_id(eid, "id")
+        except limits.LimitError as exc:
+            raise StartError(str(exc)) from None
     instance_id = str(uuid.uuid4())
     starts = [
         WorkflowStart(
@@ -115,19 +141,50 @@ async def start_workflows(
             )
         await sealer.seal(unique, sealed.secrets)
         starts = [s.model_copy(update={"context": sealed.context}) for s in starts]
+    return PreparedStart(cls=cls, instance_id=instance_id, starts=starts)
+
+
+async def start_workflows(
+    client: Client,
+    task_queue: str,
+    name: str,
+    ids: Sequence[str],
+    context: str = "",
+    url_params: dict[str, str] | None = None,
+    event: MDMEvent | None = None,
+    *,
+    checker: RequirementCheck | None = None,
+    sealer: SecretSealer | None = None,
+    engine: EngineSettings | None = None,
+) -> StartOutcome:
+    """Start ``name`` on every ID and answer when all are started (NanoCMD's start); raise
+    as :func:`prepare_start` does, or :class:`AllAlreadyRunningError` if all are busy."""
+    prepared = await prepare_start(
+        name, ids, context, url_params, event, checker=checker, sealer=sealer, engine=engine
+    )
+    return await start_prepared(client, task_queue, prepared)
+
+
+async def start_prepared(client: Client, task_queue: str, prepared: PreparedStart) -> StartOutcome:
+    """Start every device of a prepared start from this process, a few at a time."""
     gate = asyncio.Semaphore(MAX_PARALLEL_STARTS)
+    cls = prepared.cls
 
     async def one(start: WorkflowStart) -> bool:
         async with gate:
             return await _start_one(client, task_queue, cls, start)
 
+    starts = prepared.starts
     results = await asyncio.gather(*(one(s) for s in starts))
     started = [s.enrollment_id for s, ok in zip(starts, results, strict=True) if ok]
     running = [s.enrollment_id for s, ok in zip(starts, results, strict=True) if not ok]
     if not started:
-        raise AllAlreadyRunningError(len(running), len(unique))
+        raise AllAlreadyRunningError(len(running), len(starts))
     return StartOutcome(
-        instance_id=instance_id, workflow=name, started=started, already_running=running
+        instance_id=prepared.instance_id,
+        workflow=prepared.name,
+        started=started,
+        already_running=running,
     )
 
 
@@ -141,15 +198,11 @@ async def _start_one(
             id=cls.config.workflow_id(start.enrollment_id, start.instance_id),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(search.ENROLLMENT_ID, start.enrollment_id),
-                    SearchAttributePair(search.WORKFLOW_NAME, cls.config.name),
-                    SearchAttributePair(search.INSTANCE_ID, start.instance_id),
-                ]
+            search_attributes=search.start_attributes(
+                cls.config.name, start.enrollment_id, start.instance_id
             ),
             static_summary=f"{cls.config.summary} on {start.enrollment_id}",
-            static_details=f"Instance `{start.instance_id}`; context `{start.context or '-'}`",
+            static_details=device_details(start.instance_id, start.context),
         )
     except WorkflowAlreadyStartedError:
         return False

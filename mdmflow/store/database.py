@@ -17,6 +17,7 @@ from mdmflow.store.schema import (
     command_routes,
     event_subscriptions,
     filevault_escrow,
+    fleet_start_ids,
     inventory,
     inventory_secrets,
     profiles,
@@ -66,6 +67,10 @@ def _v6(conn: Connection) -> None:
     webhook_intake.create(conn)
 
 
+def _v7(conn: Connection) -> None:
+    fleet_start_ids.create(conn)
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "command routes and stored report payloads", _v1),
     Migration(2, "event subscriptions and last workflow starts", _v2),
@@ -73,6 +78,7 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(4, "profiles and command plans", _v4),
     Migration(5, "FileVault escrow identity and sealed inventory secrets", _v5),
     Migration(6, "durable webhook intake", _v6),
+    Migration(7, "the IDs of fleet starts waiting for their fan-out", _v7),
 )
 
 

@@ -130,3 +130,12 @@ webhook_intake = Table(
     Index("webhook_intake_due", "state", "next_attempt_at"),
     Index("webhook_intake_enrollment", "enrollment_id", "id"),
 )
+
+fleet_start_ids = Table(
+    "fleet_start_ids",
+    metadata,
+    Column("instance_id", String(255), primary_key=True),
+    Column("page", Integer, primary_key=True),
+    Column("ids", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

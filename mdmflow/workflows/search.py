@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 ENROLLMENT_ID = SearchAttributeKey.for_keyword("MdmEnrollmentId")
 WORKFLOW_NAME = SearchAttributeKey.for_keyword("MdmWorkflowName")
@@ -10,3 +10,16 @@ INSTANCE_ID = SearchAttributeKey.for_keyword("MdmInstanceId")
 STEP = SearchAttributeKey.for_keyword("MdmStep")
 
 ALL = (ENROLLMENT_ID, WORKFLOW_NAME, INSTANCE_ID, STEP)
+
+
+def start_attributes(
+    workflow_name: str, enrollment_id: str, instance_id: str
+) -> TypedSearchAttributes:
+    """What a starter sets on a device workflow; the workflow itself then upserts only its step."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(ENROLLMENT_ID, enrollment_id),
+            SearchAttributePair(WORKFLOW_NAME, workflow_name),
+            SearchAttributePair(INSTANCE_ID, instance_id),
+        ]
+    )

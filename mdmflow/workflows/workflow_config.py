@@ -27,7 +27,16 @@ class WorkflowConfig:
     command (NanoCMD's ``AllCommandResponseRequestTypes``)."""
 
     def workflow_id(self, enrollment_id: str, instance_id: str) -> str:
-        """NanoCMD exclusivity as a workflow ID: one running instance per (name, enrollment)."""
-        if self.exclusive:
-            return f"{self.name}/{enrollment_id}"
-        return f"{self.name}/{enrollment_id}/{instance_id}"
+        return device_workflow_id(self.name, self.exclusive, enrollment_id, instance_id)
+
+
+def device_workflow_id(name: str, exclusive: bool, enrollment_id: str, instance_id: str) -> str:
+    """NanoCMD exclusivity as a workflow ID: one running instance per (name, enrollment)."""
+    if exclusive:
+        return f"{name}/{enrollment_id}"
+    return f"{name}/{enrollment_id}/{instance_id}"
+
+
+def device_details(instance_id: str, context: str) -> str:
+    """The Web UI's static details of a device workflow: which start it belongs to."""
+    return f"Instance `{instance_id}`; context `{context or '-'}`"

@@ -92,6 +92,7 @@ async def test_status_listing_and_cancel_of_a_running_instance(
             "cancelled": 1,
             "already_ended": 0,
             "not_found": 0,
+            "fan_out_cancelled": False,
             "workflow_ids": [workflow_id(eids[0])],
         }
         await until(lambda: _ended(client, workflow_id(eids[0])))

@@ -1,0 +1,79 @@
+"""Inputs, progress and names of a fleet start (workflows import them pass-through).
+
+A fleet start is one instance of an MDM workflow on many enrollment IDs, run by a Temporal
+workflow that starts one device workflow per ID as an abandoned child. The IDs wait in the app
+database in pages; the fan-out reads one page per run and continues as new, so its history
+stays bounded however many devices there are.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mdmflow.activities.models import EngineSettings
+
+FLEET_START_WORKFLOW = "mdmflow.fleetstart.v1"
+FLEET_PAGE_ACTIVITY = "fleet_start_page"
+FLEET_FORGET_ACTIVITY = "fleet_start_forget"
+
+FLEET_PAGE_SIZE = 500
+"""IDs per page and per fan-out run: about 1,500 history events per run (each child's
+initiated and started events, and its completion while the run lasts)."""
+ALREADY_RUNNING_SAMPLE = 100
+"""How many already-running IDs the progress names; it counts all of them."""
+
+
+def fleet_workflow_id(instance_id: str) -> str:
+    """The fan-out's workflow ID: one per instance, so a second start of it is refused."""
+    return f"{FLEET_START_WORKFLOW}/{instance_id}"
+
+
+class FleetPage(BaseModel):
+    """Read one page of a fleet start's IDs from the app database."""
+
+    model_config = ConfigDict(frozen=True)
+    instance_id: str = Field(min_length=1)
+    page: int = Field(ge=0)
+
+
+class FleetProgress(BaseModel):
+    """How far a fleet start is; carried from run to run and answered by its ``progress`` query."""
+
+    workflow: str
+    """The device workflow's type, so a status can name it before any device started."""
+    total: int = Field(ge=0)
+    started: int = 0
+    already_running: int = 0
+    already_running_ids: list[str] = Field(default_factory=list)
+    """The first :data:`ALREADY_RUNNING_SAMPLE` of them, in the order they were found."""
+    pages_done: int = 0
+    done: bool = False
+
+    @property
+    def handled(self) -> int:
+        return self.started + self.already_running
+
+    def summary(self) -> str:
+        """One line for the Web UI and ``mdmflow status``."""
+        line = f"Started {self.started:,} of {self.total:,} devices"
+        if self.already_running:
+            line += f"; {self.already_running:,} already running this workflow"
+        return line + (" (done)" if self.done else "")
+
+
+class FleetStartInput(BaseModel):
+    """What every device of the instance starts with, and where the fan-out is."""
+
+    model_config = ConfigDict(frozen=True)
+    instance_id: str = Field(min_length=1)
+    workflow: str = Field(min_length=1)
+    """The device workflow's type (NanoCMD name)."""
+    exclusive: bool
+    device_summary: str
+    context: str = ""
+    """The start context, its secrets already sealed in the app database."""
+    engine: EngineSettings | None = None
+    pages: int = Field(ge=1)
+    rate: float = Field(default=0.0, ge=0)
+    """Device starts per second; 0 starts each page as fast as Temporal takes them."""
+    progress: FleetProgress

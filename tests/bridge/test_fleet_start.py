@@ -1,0 +1,195 @@
+"""Fleet starts on the real Temporal dev server: a start over the threshold is answered 202 at
+once and its fan-out workflow starts every device exactly once, page by page (continuing as
+new), skipping devices already running the workflow; IDs come in the body as a JSON list or
+one per line; the instance status shows the fan-out's progress; cancelling the instance stops
+the fan-out before it starts more and cancels what it started."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+
+from mdmflow.activities.fleet_models import FleetProgress, fleet_workflow_id
+from mdmflow.bridge.instance_cancel import cancel_instance
+from mdmflow.bridge.instances import instance_status
+from mdmflow.starter.fleet import start_fleet
+from mdmflow.starter.start import prepare_start
+from mdmflow.store.fleet_ids import FleetIdStore, MissingPageError
+from mdmflow.workflows import search
+from mdmflow.workflows.devinfolog import DevInfoLogWorkflow
+from mdmflow.workflows.fleet_start import FleetStartWorkflow
+from tests.support.stack import Stack, running_stack
+
+DEVINFOLOG = DevInfoLogWorkflow.config.name
+VISIBLE_WITHIN_S = 30.0
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    """200 devices that never answer (unenrolled: no push reaches them), so every device
+    workflow keeps running until cancelled; a threshold of 20 IDs keeps the fleets small.
+    Each test takes its own slice of the fleet."""
+    folder: Path = tmp_path_factory.mktemp("fleet-start")
+    async with running_stack(
+        temporal_env.client,
+        f"sqlite+aiosqlite:///{folder}/app.db",
+        devices=200,
+        settings={"fleet_start_threshold": 20},
+        simulator={"enrolled": False},
+    ) as running:
+        yield running
+
+
+def instance_query(instance_id: str) -> str:
+    return f"{search.INSTANCE_ID.name} = '{instance_id}'"
+
+
+async def until_counted(client: Client, query: str, expected: int) -> None:
+    """Visibility is eventually consistent and offers nothing to wait on: poll (bounded)."""
+    async with asyncio.timeout(VISIBLE_WITHIN_S):
+        while (await client.count_workflows(query)).count != expected:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def fan_out_result(client: Client, instance_id: str) -> FleetProgress:
+    handle = client.get_workflow_handle_for(FleetStartWorkflow.run, fleet_workflow_id(instance_id))
+    return await handle.result()
+
+
+async def instance_ids(client: Client, instance_id: str) -> list[str]:
+    """The enrollment ID of every run of the instance's device workflows, repeats kept."""
+    return [
+        e.typed_search_attributes.get(search.ENROLLMENT_ID) or ""
+        async for e in client.list_workflows(instance_query(instance_id))
+    ]
+
+
+async def test_a_large_start_is_answered_202_and_every_device_starts_once(stack: Stack) -> None:
+    fleet = stack.sim.enrollment_ids()
+    busy, ids = sorted(fleet[0:3]), sorted(fleet[3:60])
+    async with stack.api() as api:
+        small = await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": busy})
+        assert small.status_code == 200, small.text
+        body = "\n".join(["# the fleet", *ids[2:], "", *busy]) + "\n"
+        answer = await api.post(
+            f"/v1/workflow/{DEVINFOLOG}/start",
+            params={"id": ids[:2]},
+            content=body,
+            headers={"Content-Type": "text/plain"},
+        )
+    assert answer.status_code == 202, answer.text
+    accepted = answer.json()
+    instance_id = accepted["instance_id"]
+    assert accepted["total"] == len(ids) + len(busy)
+    assert accepted["fan_out_workflow_id"] == fleet_workflow_id(instance_id)
+
+    progress = await fan_out_result(stack.client, instance_id)
+    assert (progress.started, progress.already_running) == (len(ids), len(busy))
+    assert sorted(progress.already_running_ids) == busy
+    assert progress.done
+    await until_counted(stack.client, instance_query(instance_id), len(ids))
+    assert sorted(await instance_ids(stack.client, instance_id)) == ids
+
+    status = await instance_status(stack.client, instance_id, page_size=10)
+    assert status.workflow == DEVINFOLOG
+    assert status.counts["running"] == status.total == len(ids)
+    assert status.fan_out is not None
+    assert status.fan_out.state == "completed"
+    assert status.fan_out.progress is not None
+    assert status.fan_out.progress.started == len(ids)
+    with pytest.raises(MissingPageError):
+        await FleetIdStore(stack.db).page(instance_id, 0)
+    await cancel_instance(stack.client, instance_id, "test over")
+
+
+async def test_pages_continue_as_new_and_a_json_body_is_read(stack: Stack) -> None:
+    ids = sorted(stack.sim.enrollment_ids()[60:105])
+    prepared = await prepare_start(DEVINFOLOG, ids)
+    accepted = await start_fleet(
+        stack.client, stack.task_queue, FleetIdStore(stack.db), prepared, page_size=10
+    )
+    progress = await fan_out_result(stack.client, accepted.instance_id)
+    assert (progress.started, progress.pages_done, progress.done) == (45, 5, True)
+    runs = [
+        e.status
+        async for e in stack.client.list_workflows(f"WorkflowId = '{accepted.fan_out_workflow_id}'")
+    ]
+    assert runs.count(WorkflowExecutionStatus.CONTINUED_AS_NEW) == 4
+    await until_counted(stack.client, instance_query(accepted.instance_id), 45)
+    assert sorted(await instance_ids(stack.client, accepted.instance_id)) == ids
+    await cancel_instance(stack.client, accepted.instance_id, "test over")
+
+    more = stack.sim.enrollment_ids()[105:130]
+    async with stack.api() as api:
+        answer = await api.post(
+            f"/v1/workflow/{DEVINFOLOG}/start",
+            content=json.dumps(more),
+            headers={"Content-Type": "application/json"},
+        )
+    assert answer.status_code == 202, answer.text
+    progress = await fan_out_result(stack.client, answer.json()["instance_id"])
+    assert progress.started == 25
+    await cancel_instance(stack.client, answer.json()["instance_id"], "test over")
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "message"),
+    [
+        ("[1, 2]", "application/json", "a JSON body must be a list of ID strings"),
+        ("[", "application/json", "IDs are not JSON"),
+        ("a\nb\x00c\n", "text/plain", "control character"),
+        (b"\xff\xfe", "text/plain", "IDs are not UTF-8 text"),
+    ],
+)
+async def test_a_bad_id_list_is_a_400_that_says_why(
+    stack: Stack, content: str | bytes, content_type: str, message: str
+) -> None:
+    async with stack.api() as api:
+        answer = await api.post(
+            f"/v1/workflow/{DEVINFOLOG}/start",
+            content=content,
+            headers={"Content-Type": content_type},
+        )
+    assert answer.status_code == 400
+    assert message in answer.json()["error"]
+
+
+async def test_cancel_stops_the_fan_out_before_it_starts_more(stack: Stack) -> None:
+    ids = stack.sim.enrollment_ids()[130:170]
+    prepared = await prepare_start(DEVINFOLOG, ids)
+    accepted = await start_fleet(
+        stack.client, stack.task_queue, FleetIdStore(stack.db), prepared, rate=4, page_size=8
+    )
+    await until_counted(stack.client, instance_query(accepted.instance_id), 4)
+    running = await instance_status(stack.client, accepted.instance_id)
+    assert running.fan_out is not None
+    assert running.fan_out.state == "running"
+    assert running.fan_out.progress is not None
+    assert running.fan_out.progress.started < len(ids)
+
+    outcome = await cancel_instance(stack.client, accepted.instance_id, "stop the rollout")
+    assert outcome.fan_out_cancelled
+    handle = stack.client.get_workflow_handle(accepted.fan_out_workflow_id)
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+    started = await until_all_cancelled(stack.client, accepted.instance_id)
+    assert 4 <= started < len(ids)
+    assert outcome.cancelled + outcome.already_ended == started
+    with pytest.raises(MissingPageError):
+        await FleetIdStore(stack.db).page(accepted.instance_id, 0)
+
+
+async def until_all_cancelled(client: Client, instance_id: str) -> int:
+    """Wait until no device workflow of the instance runs; how many there are."""
+    query = instance_query(instance_id)
+    await until_counted(client, f"{query} AND ExecutionStatus = 'Running'", 0)
+    return (await client.count_workflows(query)).count

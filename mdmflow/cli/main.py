@@ -51,8 +51,17 @@ def _parser() -> argparse.ArgumentParser:
     add_checkin_parser(sim)
     start = sub.add_parser("start", help="start a workflow on one or more enrollment IDs")
     start.add_argument("name", help="workflow name, e.g. io.micromdm.wf.devinfolog.v1")
-    start.add_argument("--id", dest="ids", action="append", required=True, help="enrollment ID")
+    start.add_argument("--id", dest="ids", action="append", default=[], help="enrollment ID")
+    start.add_argument(
+        "--ids-file",
+        type=Path,
+        default=None,
+        help="enrollment IDs, one per line or a JSON list ('-' reads standard input)",
+    )
     start.add_argument("--context", default="", help="the workflow's start context")
+    start.add_argument(
+        "--wait", action="store_true", help="follow the devices until every one has ended"
+    )
     _import_parser(sub)
     add_status_parsers(sub)
     return parser
@@ -145,7 +154,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
         return run_status_command(settings, args)
     from mdmflow.cli.start_command import run_start
 
-    return run_start(settings, args.name, args.ids, args.context)
+    return run_start(settings, args)
 
 
 async def _with_client(settings: Settings, what: str) -> int:

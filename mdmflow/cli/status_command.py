@@ -58,10 +58,11 @@ def format_status(status: InstanceStatus) -> str:
 
 
 def format_cancel(outcome: CancelOutcome) -> str:
-    return (
+    line = (
         f"{outcome.cancelled:,} cancelled, {outcome.already_ended:,} already ended, "
         f"{outcome.not_found:,} not found"
     )
+    return ("fleet start stopped; " if outcome.fan_out_cancelled else "") + line
 
 
 async def status_command(client: Client, args: argparse.Namespace) -> int:

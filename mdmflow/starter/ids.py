@@ -31,7 +31,7 @@ def parse_ids(raw: bytes, json_list: bool) -> list[str]:
         except json.JSONDecodeError as exc:
             raise IdListError(f"IDs are not JSON: {exc.msg} at line {exc.lineno}") from None
         if not isinstance(value, list) or not all(isinstance(i, str) for i in value):
-            raise IdListError("a JSON body must be a list of ID strings")
+            raise IdListError("the IDs must be a JSON list of strings")
         ids: list[str] = value
     else:
         ids = [line for line in text.splitlines() if not line.lstrip().startswith("#")]

@@ -143,7 +143,7 @@ async def test_pages_continue_as_new_and_a_json_body_is_read(stack: Stack) -> No
 @pytest.mark.parametrize(
     ("content", "content_type", "message"),
     [
-        ("[1, 2]", "application/json", "a JSON body must be a list of ID strings"),
+        ("[1, 2]", "application/json", "the IDs must be a JSON list of strings"),
         ("[", "application/json", "IDs are not JSON"),
         ("a\nb\x00c\n", "text/plain", "control character"),
         (b"\xff\xfe", "text/plain", "IDs are not UTF-8 text"),

@@ -102,6 +102,54 @@ async def test_mdmflow_start_starts_one_workflow_per_id(
         assert outcome["instance_id"] in str(attrs)
 
 
+async def test_mdmflow_start_ids_file_fans_out_and_waits_for_every_device(
+    client: Client, temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Over the threshold the CLI leaves the starts to the fan-out workflow, shows its progress
+    on standard error, prints the outcome as JSON, and with ``--wait`` returns once every
+    device's workflow has completed."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    async with running_stack(client, database_url, devices=12) as stack:
+        ids = stack.sim.enrollment_ids()
+        ids_file = tmp_path / "ids.txt"
+        ids_file.write_text("# twelve Macs\n" + "\n".join(ids) + "\n\n")
+        code, out, err = await run(
+            MDMFLOW,
+            "start",
+            DEVINFOLOG,
+            "--ids-file",
+            str(ids_file),
+            "--wait",
+            env={
+                "TEMPORAL_ADDRESS": temporal_address(temporal_env),
+                "MDMFLOW_TASK_QUEUE": stack.task_queue,
+                "MDMFLOW_CODEC_KEY": TEST_CODEC_KEY,
+                "MDMFLOW_DATABASE_URL": database_url,
+                "MDMFLOW_FLEET_START_THRESHOLD": "5",
+            },
+        )
+        assert code == 0, err
+        outcome = json.loads(out)
+        assert (outcome["total"], outcome["started"], outcome["already_running"]) == (12, 12, 0)
+        assert "started" in err
+        assert "12 devices — 12 completed" in err
+        for eid in ids:
+            handle = stack.client.get_workflow_handle(
+                f"{DEVINFOLOG}/{eid}", result_type=DeviceInfoLog
+            )
+            assert (await handle.result()).values["UDID"] == eid
+            attrs = (await handle.describe()).typed_search_attributes
+            assert outcome["instance_id"] in str(attrs)
+
+
+async def test_mdmflow_start_refuses_an_unreadable_ids_file(tmp_path: Path) -> None:
+    ids_file = tmp_path / "ids.json"
+    ids_file.write_text('["a", 2]')
+    code, _, err = await run(MDMFLOW, "start", DEVINFOLOG, "--ids-file", str(ids_file))
+    assert code == 1
+    assert err.strip() == "mdmflow: the IDs must be a JSON list of strings"
+
+
 async def test_mdmflow_start_of_unknown_workflow_says_so(temporal_env: WorkflowEnvironment) -> None:
     code, _, err = await run(
         MDMFLOW,

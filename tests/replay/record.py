@@ -1,4 +1,5 @@
-"""Record workflow histories for the replay test: ``python -m tests.replay.record``.
+"""Record workflow histories for the replay test: ``python -m tests.replay.record [NAME…]``
+(names are history-name prefixes, such as ``fleetstart``; none records all).
 
 Each scenario runs a shipped workflow on the real stack (dev server, bridge, simulator) and
 writes its history to ``tests/replay/histories/v2-<name>.json``. Re-record only when a
@@ -26,6 +27,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.activities.lock_models import LOCK_WORKFLOW
+from mdmflow.starter.fleet import start_fleet
+from mdmflow.starter.start import prepare_start
+from mdmflow.store.fleet_ids import FleetIdStore
 from mdmflow.workflows import search
 from mdmflow.workflows.fvenable_poll import FVENABLE, POLLS_PER_RUN
 from mdmflow.workflows.fvrotate import FVROTATE
@@ -130,6 +134,17 @@ async def filevault_enable_then_rotate(stack: Stack) -> Recorded:
     return recorded
 
 
+async def fleet_start_two_pages(stack: Stack) -> Recorded:
+    """A fleet start of two devices, one page each: the first run continues as new."""
+    prepared = await prepare_start(DEVINFOLOG, stack.sim.enrollment_ids()[:2])
+    store = FleetIdStore(stack.db)
+    accepted = await start_fleet(stack.client, stack.task_queue, store, prepared, page_size=1)
+    handle = stack.client.get_workflow_handle(accepted.fan_out_workflow_id)
+    await handle.result()
+    chain = await runs(stack.client, handle.id)
+    return {"fleetstart-continued-as-new": chain[0], "fleetstart-done": chain[-1]}
+
+
 async def write(name: str, handle: WorkflowHandle[object, object]) -> None:
     history = await handle.fetch_history()
     path = HISTORIES / f"{GENERATION}-{name}.json"
@@ -137,7 +152,12 @@ async def write(name: str, handle: WorkflowHandle[object, object]) -> None:
     print(f"wrote {path}")
 
 
-async def record() -> None:
+async def record(only: set[str]) -> None:
+    """Record every scenario, or only those named in ``only`` (by history name prefix)."""
+
+    def wanted(name: str) -> bool:
+        return not only or any(name.startswith(prefix) for prefix in only)
+
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
         data_converter=codec_converter(),
@@ -153,8 +173,14 @@ async def record() -> None:
             settings={"repush_interval": 2},
         ) as stack:
             for name, scenario in SCENARIOS.items():
-                await write(name, await scenario(stack))
+                if wanted(name):
+                    await write(name, await scenario(stack))
+            if wanted("fleetstart"):
+                for name, handle in (await fleet_start_two_pages(stack)).items():
+                    await write(name, handle)
     await env.shutdown()
+    if not wanted("fvenable") and not wanted("fvrotate"):
+        return
     skipping = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"), data_converter=codec_converter()
     )
@@ -174,11 +200,12 @@ async def record() -> None:
             hold=ClockHold(skipping),
         ) as stack:
             for name, handle in (await filevault_enable_then_rotate(stack)).items():
-                await write(name, handle)
+                if wanted(name):
+                    await write(name, handle)
     await skipping.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(set(sys.argv[1:])))
     sys.stdout.flush()
     os._exit(0)

@@ -10,9 +10,13 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from mdmflow.activities.fleet_models import FLEET_START_WORKFLOW
+from mdmflow.workflows.fleet_start import FleetStartWorkflow
 from mdmflow.workflows.registry import WORKFLOWS
 from tests.support.codec import codec_converter
 
+REPLAYED = [*WORKFLOWS.values(), FleetStartWorkflow]
+"""The MDM workflows and the fleet start's fan-out (event handlers keep no long history)."""
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 RECORDED = {p.stem: json.loads(p.read_text()) for p in HISTORIES}
 
@@ -23,12 +27,12 @@ def test_there_are_histories_to_replay() -> None:
         h["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
         for h in RECORDED.values()
     }
-    assert recorded_types <= set(WORKFLOWS)
+    assert recorded_types <= {*WORKFLOWS, FLEET_START_WORKFLOW}
 
 
 @pytest.mark.parametrize("name", sorted(RECORDED))
 async def test_history_replays_without_nondeterminism(name: str) -> None:
     history = WorkflowHistory.from_json(name, RECORDED[name])
-    replayer = Replayer(workflows=list(WORKFLOWS.values()), data_converter=codec_converter())
+    replayer = Replayer(workflows=REPLAYED, data_converter=codec_converter())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from mdmflow.mdm.reports import CommandStatus
 from mdmflow.workflows.models import WorkflowStart
 from tests.engine.probe import PROBES, ProbeOutcome
-from tests.support.history import elapsed, events
+from tests.support.history import activity_types, elapsed, events
 from tests.support.stack import ClockHold, Stack, running_stack
 
 MINUTE = timedelta(minutes=1)
@@ -110,13 +110,7 @@ async def test_not_until_delays_the_enqueue_and_the_timeout_counts_from_the_enqu
     )
     outcome = await handle.result()
     history = await events(handle)
-    scheduled = [
-        e
-        for e in history
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "mdm_enqueue_step"
-    ]
-    assert len(scheduled) == 1
+    assert activity_types(history).count("mdm_enqueue_step") == 1
     assert elapsed(history, EventType.EVENT_TYPE_TIMER_FIRED) >= timedelta(hours=2)
     took = elapsed(history, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
     assert timedelta(hours=3) <= took < timedelta(hours=3) + MINUTE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,3 +36,21 @@ def elapsed(history: list[HistoryEvent], event_type: EventType.ValueType) -> tim
     """Time from the workflow's start to the first event of ``event_type``."""
     first = next(e for e in history if e.event_type == event_type)
     return event_time(first) - event_time(history[0])
+
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+def activity_types(history: list[HistoryEvent]) -> list[str]:
+    """Every activity the workflow ran, in history order: scheduled activities and local
+    activities (recorded as markers whose ``data`` detail names the type)."""
+    names: list[str] = []
+    for event in history:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            names.append(event.activity_task_scheduled_event_attributes.activity_type.name)
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == LOCAL_ACTIVITY_MARKER:
+                data = json.loads(marker.details["data"].payloads[0].data)
+                names.append(str(data["activity_type"]))
+    return names

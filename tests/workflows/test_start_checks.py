@@ -21,7 +21,7 @@ from mdmflow.workflows.models import WorkflowStart
 from mdmflow.workflows.profile_plan import PROFILE
 from tests.cli.test_cli import MDMFLOW, run, temporal_address
 from tests.support.codec import TEST_CODEC_KEY
-from tests.support.history import events
+from tests.support.history import activity_types, events
 from tests.support.reports import post_checkin, token_update
 from tests.support.signing import signer
 from tests.support.stack import Stack, running_stack
@@ -146,12 +146,7 @@ async def test_a_start_that_bypasses_the_checks_fails_at_once_without_retrying(
     history = await events(handle)
     kinds = {e.event_type for e in history}
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in kinds  # failed, not retrying
-    scheduled = [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    ]
-    assert "mdm_enqueue_step" not in scheduled
+    assert "mdm_enqueue_step" not in activity_types(history)
     assert enqueued(stack.sim, eid) == []
 
 

@@ -351,14 +351,14 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         if not_until is not None:
             delay = not_until - workflow.now()
             if delay > timedelta(0):
-                self._enter_step(name, waiting_until=not_until)
+                self._enter_step(name, waiting_until=not_until, label=_label(name, commands))
                 await workflow.sleep(delay, summary=f"{name}: NotUntil {not_until.isoformat()}")
         limit = timeout or self.config.step_timeout or timedelta(seconds=engine.step_timeout_s)
         queued = [QueuedCommand(command_uuid=str(workflow.uuid4()), command=c) for c in commands]
         self._tracked = {q.command_uuid: _Tracked(q.command) for q in queued}
         self._aliases = {}
         self._completing_params = {}
-        self._enter_step(name)
+        self._enter_step(name, label=_label(name, commands))
         deadline = workflow.now() + limit
         enqueued = await self._enqueue(name, queued, limit)
         timed_out = not enqueued or not await self._wait_for_answers(name, deadline, engine)
@@ -372,13 +372,16 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._tracked, self._aliases = {}, {}
         self._step, self._step_started = None, None
         self._steps_done.append(name)
-        self._step_labels.append(name or " + ".join(c.request_type for c in commands))
+        self._step_labels.append(_label(name, commands))
         return result
 
-    def _enter_step(self, name: str, waiting_until: datetime | None = None) -> None:
+    def _enter_step(
+        self, name: str, waiting_until: datetime | None = None, *, label: str | None = None
+    ) -> None:
+        """``label`` names the step in the ``MdmStep`` column where NanoCMD's name is empty."""
         self._step = name
         self._step_started = workflow.now()
-        workflow.upsert_search_attributes([search.STEP.value_set(name)])
+        workflow.upsert_search_attributes([search.STEP.value_set(label or name)])
         self._show_details(waiting_until)
 
     async def _enqueue(
@@ -401,7 +404,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 schedule_to_close_timeout=limit,
                 heartbeat_timeout=MDM_HEARTBEAT_TIMEOUT,
                 retry_policy=ENQUEUE_RETRY,
-                summary=f"{name}: {verb} {', '.join(q.command.request_type for q in queued)}",
+                summary=_activity_summary(name, verb, queued),
             )
         except ActivityError as err:
             if is_cancelled_exception(err):
@@ -558,3 +561,15 @@ class MDMWorkflow(Generic[StartT, ResultT]):
     def _done_details(self) -> str:
         steps = "\n".join(f"{n}. {label}" for n, label in enumerate(self._step_labels, 1))
         return f"**Done** after {len(self._step_labels)} step(s):\n\n{steps or '(none)'}"
+
+
+def _label(name: str, commands: Sequence[MDMCommand]) -> str:
+    """A step's name, or for NanoCMD's unnamed steps the request types it sends."""
+    return name or " + ".join(c.request_type for c in commands)
+
+
+def _activity_summary(name: str, verb: str, queued: Sequence[QueuedCommand]) -> str:
+    """The Web UI's line for an enqueue: ``poll: enqueue SecurityInfo``, or without a step
+    name ``enqueue DeviceLock``."""
+    sent = f"{verb} {', '.join(q.command.request_type for q in queued)}"
+    return f"{name}: {sent}" if name else sent

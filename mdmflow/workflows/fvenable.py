@@ -62,6 +62,8 @@ class FileVaultEnableWorkflow(MDMWorkflow[FileVaultProgress, FileVaultEnableResu
         source = progress.profile_source or await self._install_profile()
         progress = progress.model_copy(update={"profile_source": source})
         polled_this_run = 0
+        if progress.last_reason is not None:
+            self.waiting_for(_waiting(progress.last_reason, progress.polls))
         while progress.polls < MAX_POLLS:
             if polled_this_run >= POLLS_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 await self.continue_as_new(progress)
@@ -89,10 +91,8 @@ class FileVaultEnableWorkflow(MDMWorkflow[FileVaultProgress, FileVaultEnableResu
                 f"poll {progress.polls} of {MAX_POLLS}: no recovery key escrowed: {found.reason}",
                 extra={"enrollment_id": self.enrollment_id},
             )
-            self.waiting_for(
-                f"{found.reason} (poll {progress.polls} of {MAX_POLLS}; "
-                f"the next in {POLL_INTERVAL.total_seconds() / 60:.0f} minutes)"
-            )
+            progress = progress.model_copy(update={"last_reason": found.reason})
+            self.waiting_for(_waiting(found.reason, progress.polls))
         raise StepError(
             f"FileVault was not on with a recovery key after {MAX_POLLS} SecurityInfo polls"
         )
@@ -110,3 +110,9 @@ class FileVaultEnableWorkflow(MDMWorkflow[FileVaultProgress, FileVaultEnableResu
         answer = await self.step("install", [InstallProfile(payload=profile.payload)])
         answer.acknowledged("InstallProfile")
         return profile.source
+
+
+def _waiting(reason: str, polls: int) -> str:
+    """What the workflow waits for, in the Web UI and the status query."""
+    minutes = POLL_INTERVAL.total_seconds() / 60
+    return f"{reason} (poll {polls} of {MAX_POLLS}; the next in {minutes:.0f} minutes)"

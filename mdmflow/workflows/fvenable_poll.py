@@ -25,6 +25,8 @@ class FileVaultProgress(BaseModel):
     profile_source: ProfileSource | None = None
     """None until the profile is installed; then where it came from."""
     polls: int = Field(default=0, ge=0, le=MAX_POLLS)
+    last_reason: str | None = None
+    """Why the last poll found no key, so a continued run says it before its first poll."""
 
 
 class FileVaultEnableResult(BaseModel):

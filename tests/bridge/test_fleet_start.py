@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.activities.fleet_models import FleetProgress, fleet_workflow_id
@@ -60,7 +60,9 @@ async def until_counted(client: Client, query: str, expected: int) -> None:
 
 
 async def fan_out_result(client: Client, instance_id: str) -> FleetProgress:
-    handle = client.get_workflow_handle_for(FleetStartWorkflow.run, fleet_workflow_id(instance_id))
+    handle: WorkflowHandle[FleetStartWorkflow, FleetProgress] = client.get_workflow_handle_for(
+        FleetStartWorkflow.run, fleet_workflow_id(instance_id)
+    )
     return await handle.result()
 
 

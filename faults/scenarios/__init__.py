@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from faults.figures import Figure
 from faults.scenarios.bridge_kill import bridge_kill
+from faults.scenarios.fleet_kill import fleet_kill
 from faults.scenarios.late_reports import late_reports
 from faults.scenarios.mdm_outage import mdm_outage
 from faults.scenarios.replicas import replicas
@@ -21,4 +22,5 @@ SCENARIOS: dict[str, Callable[[], Awaitable[Figure]]] = {
     "e": mdm_outage,
     "f": late_reports,
     "g": replicas,
+    "h": fleet_kill,
 }

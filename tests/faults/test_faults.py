@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from faults.figures import Figure
 from faults.scenarios.bridge_kill import bridge_kill
+from faults.scenarios.fleet_kill import fleet_kill
 from faults.scenarios.temporal_down import temporal_down
 from faults.scenarios.worker_kill import ENQUEUE_DROPPED, worker_kill
 
@@ -41,4 +42,16 @@ async def test_a_killed_bridge_loses_no_report_and_refused_ones_are_re_asked() -
     200 reaches its workflow, the others' workflows complete by re-asking."""
     figure = await bridge_kill(devices_per_run=30, rate=25.0, kill_after_reports=8)
     assert figure.metrics["nanomdm_refused"] > 0, f"the kill refused nothing: {figure.line}"
+    _assert_kept(figure)
+
+
+async def test_a_worker_killed_mid_fan_out_misses_no_device_and_starts_none_twice() -> None:
+    """A fleet start through the bridge (over its threshold of 100 IDs, so fanned out by a
+    workflow); the worker is killed once visibility shows some devices started, and a
+    replacement finishes the fan-out: every ID gets exactly one device workflow."""
+    figure = await fleet_kill(devices=110, kill_at=(30,))
+    assert figure.metrics["missing"] == 0, figure.heading()
+    assert figure.metrics["duplicated"] == 0, figure.heading()
+    assert figure.metrics["second_runs"] == 0, figure.heading()
+    assert figure.metrics["fan_out_started"] == 110, figure.heading()
     _assert_kept(figure)

@@ -1,5 +1,7 @@
 """Replay every recorded history against today's workflow code: a change that would break
-running workflows (non-determinism) fails here, before it reaches a worker."""
+running workflows (non-determinism) fails here, before it reaches a worker. Replay runs in the
+SDK's sandbox, so a workflow that calls something non-deterministic (time, random, I/O) on a
+recorded path fails here too, although the worker itself runs workflows unsandboxed."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from mdmflow.activities.fleet_models import FLEET_START_WORKFLOW
 from mdmflow.workflows.fleet_start import FleetStartWorkflow
@@ -33,6 +36,12 @@ def test_there_are_histories_to_replay() -> None:
 @pytest.mark.parametrize("name", sorted(RECORDED))
 async def test_history_replays_without_nondeterminism(name: str) -> None:
     history = WorkflowHistory.from_json(name, RECORDED[name])
-    replayer = Replayer(workflows=REPLAYED, data_converter=codec_converter())
+    replayer = Replayer(
+        workflows=REPLAYED,
+        data_converter=codec_converter(),
+        # the worker runs workflows unsandboxed for speed; here the sandbox's restrictions
+        # check every recorded path for non-deterministic calls
+        workflow_runner=SandboxedWorkflowRunner(),
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

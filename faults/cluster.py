@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.enums.v1 import PendingWorkflowTaskState, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -44,7 +44,9 @@ from mdmflow.temporal_client import connect
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 READY_TIMEOUT_S = 120.0
-"""Generous: on a busy 2-core machine a Python process was seen to take 50 s to poll."""
+"""Generous, for a busy 2-core machine."""
+TASK_QUEUE_PARTITIONS = 4
+"""The Temporal server's default number of partitions per task queue (the dev server's too)."""
 API_USER = "nanocmd"
 _FOREIGN_ENV = ("MDMFLOW_", "TEMPORAL_", "OTEL_")
 KEEP_LOGS = False
@@ -149,25 +151,36 @@ class Cluster:
         return child
 
     async def wait_worker_ready(self, child: Child) -> float:
+        """Until ``child`` polls both of its task queues, on any partition.
+
+        Temporal splits a task queue into partitions (the dev server: 4) and describes one at
+        a time; a worker's few pollers may all sit on child partitions, which take tasks as
+        well as the root. Asking the root alone once made a worker that polled after 1.5 s
+        look ready only after 48 s."""
         identity = f"{child.pid}@"
+        base = self.env["MDMFLOW_TASK_QUEUE"]
+        partitions = [base, *(f"/_sys/{base}/{i}" for i in range(1, TASK_QUEUE_PARTITIONS))]
+
+        async def polls(partition: str, kind: TaskQueueType.ValueType) -> bool:
+            try:
+                described = await self.client.workflow_service.describe_task_queue(
+                    DescribeTaskQueueRequest(
+                        namespace=self.client.namespace,
+                        task_queue=TaskQueue(name=partition),
+                        task_queue_type=kind,
+                    ),
+                    timeout=timedelta(seconds=2.0),
+                )
+            except RPCError:
+                return False
+            return any(p.identity.startswith(identity) for p in described.pollers)
 
         async def polling() -> bool:
             for kind in (
                 TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
                 TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
             ):
-                try:
-                    described = await self.client.workflow_service.describe_task_queue(
-                        DescribeTaskQueueRequest(
-                            namespace=self.client.namespace,
-                            task_queue=TaskQueue(name=self.env["MDMFLOW_TASK_QUEUE"]),
-                            task_queue_type=kind,
-                        ),
-                        timeout=timedelta(seconds=2.0),
-                    )
-                except RPCError:
-                    return False
-                if not any(p.identity.startswith(identity) for p in described.pollers):
+                if not any(await asyncio.gather(*(polls(p, kind) for p in partitions))):
                     return False
             return True
 
@@ -175,6 +188,7 @@ class Cluster:
             f"waiting for {child.name} to poll its task queue",
             polling,
             READY_TIMEOUT_S,
+            interval=0.05,
             child=child,
         )
 
@@ -341,6 +355,35 @@ class Cluster:
             all_waiting,
             timeout,
             interval=0.1,
+        )
+
+    async def wait_task_started(self, workflow_ids: Sequence[str], timeout: float = 60.0) -> float:
+        """Until each workflow's pending workflow task is started (taken by a worker, not yet
+        completed): with its worker stopped, Temporal now waits for the task's timeout. A
+        workflow that closed instead had its task run elsewhere; the caller's history says so."""
+
+        async def started(wid: str) -> bool:
+            try:
+                desc = await self.client.get_workflow_handle(wid).describe(
+                    rpc_timeout=timedelta(seconds=5.0)
+                )
+            except RPCError:
+                return False
+            raw = desc.raw_description
+            return desc.status != WorkflowExecutionStatus.RUNNING or (
+                raw.HasField("pending_workflow_task")
+                and raw.pending_workflow_task.state
+                == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
+            )
+
+        async def all_started() -> bool:
+            return all(await asyncio.gather(*(started(w) for w in workflow_ids)))
+
+        return await poll_until(
+            f"waiting for the workflow tasks of {len(workflow_ids)} workflows to be started",
+            all_started,
+            timeout,
+            interval=0.05,
         )
 
 

@@ -8,11 +8,13 @@ was measured.
 
 from __future__ import annotations
 
+import pytest
+
 from faults.figures import Figure
 from faults.scenarios.bridge_kill import bridge_kill
 from faults.scenarios.fleet_kill import fleet_kill
 from faults.scenarios.temporal_down import temporal_down
-from faults.scenarios.worker_kill import ENQUEUE_DROPPED, worker_kill
+from faults.scenarios.worker_kill import ENQUEUE_DROPPED, TASK_HELD, worker_kill
 
 
 def _assert_kept(figure: Figure) -> None:
@@ -27,6 +29,21 @@ async def test_a_killed_worker_mid_enqueue_is_replaced_within_10_s() -> None:
     figure = await worker_kill(kills=1, per_kill=2, moments=(ENQUEUE_DROPPED,))
     assert figure.metrics["duplicate_uuids"] == 0
     assert figure.metrics["resume_max_s"] < 10.0
+    _assert_kept(figure)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Temporal's default 10 s workflow task timeout: the hand-over takes 10.1 s until "
+    "the starter sets task_timeout on every start (then remove this mark)",
+)
+async def test_a_killed_worker_holding_a_workflow_task_is_replaced_within_10_s() -> None:
+    """The report's workflow task was started on the worker when it died; Temporal hands it
+    to the replacement when the task's start-to-close timeout passes."""
+    figure = await worker_kill(kills=1, per_kill=2, moments=(TASK_HELD,))
+    assert figure.metrics["task_held_missed"] == 0, figure.heading()
+    assert figure.lost == 0, figure.heading()
+    assert figure.metrics["resume_max_s"] < 10.0, figure.heading()
     _assert_kept(figure)
 
 

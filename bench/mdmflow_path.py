@@ -63,7 +63,7 @@ class MDMFlowPath:
         ids = self._ids[:devices]
         begin = wall()
         instance_id, started = await start_steps(self._client, self._task_queue, ids, steps)
-        closed = await wait_closed(self._client, _instance(instance_id), len(started))
+        closed = await wait_closed(self._client, instance_query(instance_id), len(started))
         await self._quiet()
         return RoundsResult(
             name=self._name,
@@ -110,7 +110,7 @@ class MDMFlowPath:
         outcome = await start_workflows(self._client, self._task_queue, DEVINFOLOG, ids)
         started = now()
         closed = await wait_closed(
-            self._client, _instance(outcome.instance_id), len(outcome.started)
+            self._client, instance_query(outcome.instance_id), len(outcome.started)
         )
         await self._quiet()
         return FleetResult(
@@ -144,6 +144,6 @@ def exclusive_id(name: str, enrollment_id: str) -> str:
     return f"{name}/{enrollment_id}"
 
 
-def _instance(instance_id: str) -> str:
+def instance_query(instance_id: str) -> str:
     """Every workflow one start call made: they share the instance ID search attribute."""
     return f"MdmInstanceId = '{instance_id}'"

@@ -1,4 +1,5 @@
-"""The ratios a run is judged by: each "Done when" target of issue 10, and context.
+"""The ratios a run is judged by: each "Done when" target of issue 10 (and issue 11's for
+the fleet start through the bridge), and context.
 
 A ratio is mdmflow over bare from the same run. A scenario that did not run, or a bare figure
 that is not positive, gives no value, so it shows as "n/a", never as a pass.
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.cpu import OURS
-from bench.measure import RoundsResult
+from bench.fan_out import NAME as FAN_OUT
+from bench.measure import FanOutResult, RoundsResult
 from bench.run import BenchResults
 
 
@@ -22,7 +24,7 @@ class Check:
     value: float | None
     """None: the scenario did not run, or a denominator was not positive."""
     op: str
-    """``>=``, ``<=`` or ``==``."""
+    """``>=``, ``<=``, ``<`` or ``==``."""
     target: float
 
     @property
@@ -33,6 +35,8 @@ class Check:
             return self.value >= self.target
         if self.op == "<=":
             return self.value <= self.target
+        if self.op == "<":
+            return self.value < self.target
         return self.value == self.target
 
     @property
@@ -102,6 +106,7 @@ def checks(results: BenchResults) -> list[Check]:
     fleet = _find(results.fleets, "mdmflow")
     slow = float(fleet.core.slow_tasks) if fleet is not None else None
     found.append(Check("(c) mdmflow workflow tasks over 5 s in the fleet", slow, "==", 0))
+    found += _fan_out_checks(results)
     for what, label in (("worker_kib", "worker"), ("server_kib", "server")):
         found.append(
             Check(
@@ -122,6 +127,32 @@ def checks(results: BenchResults) -> list[Check]:
     return found
 
 
+def _fan_out_checks(results: BenchResults) -> list[Check]:
+    """Issue 11's targets for a fleet start through the bridge (the fan-out row of (c))."""
+    fan = _find(results.fleets, FAN_OUT)
+    fan = fan if isinstance(fan, FanOutResult) else None
+    answer = fan.answer_seconds if fan is not None else None
+    status = fan.status_seconds if fan is not None else None
+    matches = None if fan is None or not fan.status else float(all(s.matches for s in fan.status))
+    return [
+        Check("(c) fan-out: POST of every ID answered, s", answer, "<", 1.0),
+        Check(
+            "(c) fan-out starts/s / bare starts/s",
+            _ratio(_fleet_starts(results, FAN_OUT), _fleet_starts(results, "bare")),
+            ">=",
+            0.9,
+        ),
+        Check(
+            "(c) fan-out workflow tasks over 5 s",
+            float(fan.core.slow_tasks) if fan is not None else None,
+            "==",
+            0,
+        ),
+        Check("(c) instance status, slowest read, s", status, "<", 2.0),
+        Check("(c) status totals == visibility count (1 = yes)", matches, "==", 1),
+    ]
+
+
 def context(results: BenchResults) -> list[tuple[str, float | None, str]]:
     """Ratios without a target that say where the time and memory go."""
     fleet_done = _ratio(
@@ -131,6 +162,14 @@ def context(results: BenchResults) -> list[tuple[str, float | None, str]]:
     cpu_mdm, cpu_bare = _find(results.cpu, "mdmflow"), _find(results.cpu, "bare")
     return [
         ("(c) fleet time to all done mdmflow/bare", fleet_done, ">1 = slower"),
+        (
+            "(c) fan-out time to all done / bare",
+            _ratio(
+                _find_attr(results.fleets, FAN_OUT, "complete_seconds"),
+                _find_attr(results.fleets, "bare", "complete_seconds"),
+            ),
+            ">1 = slower",
+        ),
         (
             "(d) SQLite per parked mdmflow/bare",
             _ratio(_parked(results, "mdmflow", "db_kib"), _parked(results, "bare", "db_kib")),

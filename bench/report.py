@@ -8,7 +8,7 @@ target follow as context.
 from __future__ import annotations
 
 from bench.cpu import OURS, ROLES
-from bench.measure import CoreLoad
+from bench.measure import CoreLoad, FanOutResult
 from bench.ratios import checks, context
 from bench.run import INTAKE_PAIRS, BenchResults
 
@@ -78,7 +78,37 @@ def _fleet_table(results: BenchResults) -> list[str]:
             f"{f.failures:>8}"
             f"{_core(f.core)}"
         )
-    lines.append("start s: until every start was accepted; all done s: until the last closed")
+    lines += [
+        "start s: until every start was accepted; all done s: until the last closed.",
+        "mdmflow: one start_workflows call (the synchronous start path, answered once all are",
+        "started); fan-out: the same IDs in one POST body to the bridge, answered 202, started",
+        "by the fan-out workflow (start s: from the POST to the fan-out's result).",
+    ]
+    for f in results.fleets:
+        if isinstance(f, FanOutResult):
+            lines += _fan_out_lines(results, f)
+    return lines
+
+
+def _fan_out_lines(results: BenchResults, fan: FanOutResult) -> list[str]:
+    bare = next((f for f in results.fleets if f.name == "bare"), None)
+    ratio = (
+        f", {fan.starts_per_s / bare.starts_per_s:.2f}x bare's {bare.starts_per_s:.1f}"
+        if bare is not None and bare.starts_per_s > 0
+        else ""
+    )
+    lines = [
+        f"fan-out: POST of {fan.workflows} IDs answered 202 in {fan.answer_seconds:.3f} s; "
+        f"{fan.started} started ({fan.already_running} already running) in "
+        f"{fan.start_seconds:.2f} s by {fan.fan_out_runs} fan-out runs: "
+        f"{fan.starts_per_s:.1f} starts/s{ratio}; all done {fan.complete_seconds:.2f} s",
+    ]
+    for read in fan.status:
+        counts = ", ".join(f"{n} {state}" for state, n in read.counts.items() if n)
+        lines.append(
+            f"GET /v1/instances/{{id}} ({read.when}): {read.seconds:.3f} s; total {read.total} "
+            f"{'=' if read.matches else '!='} visibility count {read.visibility} ({counts})"
+        )
     return lines
 
 

@@ -6,7 +6,14 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from bench.measure import CpuResult, FleetResult, LatencyResult, ParkedResult, RoundsResult
+from bench.measure import (
+    CpuResult,
+    FanOutResult,
+    FleetResult,
+    LatencyResult,
+    ParkedResult,
+    RoundsResult,
+)
 from bench.ratios import checks, context
 from bench.run import BenchResults
 
@@ -44,6 +51,27 @@ def _fleet_json(f: FleetResult) -> dict[str, Any]:
         "lost_workflow_tasks": f.core.lost_tasks,
         "deferred_webhooks": f.core.deferred_webhooks,
         "redone_activities": f.core.redone_activities,
+        **(_fan_out_json(f) if isinstance(f, FanOutResult) else {}),
+    }
+
+
+def _fan_out_json(f: FanOutResult) -> dict[str, Any]:
+    return {
+        "answer_seconds": round(f.answer_seconds, 4),
+        "started": f.started,
+        "already_running": f.already_running,
+        "fan_out_runs": f.fan_out_runs,
+        "status": [
+            {
+                "when": s.when,
+                "seconds": round(s.seconds, 4),
+                "total": s.total,
+                "counts": s.counts,
+                "visibility_count": s.visibility,
+                "matches": s.matches,
+            }
+            for s in f.status
+        ],
     }
 
 

@@ -31,6 +31,7 @@ from bench.corelog import (
     install_core_warnings,
 )
 from bench.cpu import bare_cpu, mdmflow_cpu
+from bench.fan_out import fan_out_fleet
 from bench.latency import mdmflow_latency
 from bench.mdmflow_path import MDMFlowPath
 from bench.measure import (
@@ -168,6 +169,8 @@ async def _in_process(
             with progress.scenario(f"(c) fleet start of {config.fleet}"):
                 results.fleets.append(await _counted(warnings, baseline.fleet(config.fleet)))
                 results.fleets.append(await _counted(warnings, path.fleet(config.fleet)))
+                ids = mdm.sim.enrollment_ids()[: config.fleet]
+                results.fleets.append(await _counted(warnings, fan_out_fleet(mdm, ids)))
 
 
 async def _restarts(

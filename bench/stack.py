@@ -35,6 +35,8 @@ class MDMStack:
     client: Client
     settings: Settings
     sim: TimedSimulator
+    bridge_url: str
+    """The bridge's base URL (loopback); its ``/v1`` API takes ``settings.api_key``."""
 
     @property
     def task_queue(self) -> str:
@@ -85,4 +87,4 @@ async def running_mdmflow(
         await stack.enter_async_context(
             build_worker(client, settings, activities, extra_workflows=[BenchStepsWorkflow])
         )
-        yield MDMStack(client=client, settings=settings, sim=sim)
+        yield MDMStack(client=client, settings=settings, sim=sim, bridge_url=bridge_url)

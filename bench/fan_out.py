@@ -17,12 +17,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from temporalio.client import WorkflowHandle
 
 from bench.completion import wait_closed
 from bench.mdmflow_path import DEVINFOLOG, instance_query
 from bench.measure import FanOutResult, StatusRead, now, peak_rss_mb, wall
 from bench.procs import BenchError, bounded, time_limit
 from bench.stack import MDMStack
+from mdmflow.activities.fleet_models import FleetProgress
 from mdmflow.workflows.fleet_start import FleetStartWorkflow
 
 API_USER = "nanocmd"
@@ -53,7 +55,9 @@ async def fan_out_fleet(stack: MDMStack, ids: Sequence[str]) -> FanOutResult:
         accepted: dict[str, Any] = reply.json()
         instance_id = str(accepted["instance_id"])
         fan_out_id = str(accepted["fan_out_workflow_id"])
-        handle = client.get_workflow_handle_for(FleetStartWorkflow.run, fan_out_id)
+        handle: WorkflowHandle[FleetStartWorkflow, FleetProgress] = client.get_workflow_handle_for(
+            FleetStartWorkflow.run, fan_out_id
+        )
         progress = await bounded(
             f"waiting for the fan-out of {len(ids)} IDs", time_limit(len(ids)), handle.result()
         )

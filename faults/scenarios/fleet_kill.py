@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from faults.cluster import DEVINFOLOG, Cluster, ClusterSpec, now, running_cluster, workflow_id
@@ -154,7 +154,9 @@ async def _kill_at(
 
 async def _fan_out_result(client: Client, fan_out_id: str) -> FleetProgress:
     """The fan-out's last run's result (it continues as new once per page)."""
-    handle = client.get_workflow_handle_for(FleetStartWorkflow.run, fan_out_id)
+    handle: WorkflowHandle[FleetStartWorkflow, FleetProgress] = client.get_workflow_handle_for(
+        FleetStartWorkflow.run, fan_out_id
+    )
 
     async def closed() -> bool:
         try:

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from mdmflow.activities.fleet_models import FleetProgress
 from mdmflow.bridge.instance_models import STATES, InstanceStatus
@@ -40,7 +40,9 @@ def _bar(console: Console) -> Progress:
 async def follow_fan_out(client: Client, accepted: FleetStartAccepted) -> FleetProgress:
     """Show the devices started until the fan-out ends; its final progress (raises
     ``WorkflowFailureError`` if it was cancelled or failed)."""
-    handle = client.get_workflow_handle_for(FleetStartWorkflow.run, accepted.fan_out_workflow_id)
+    handle: WorkflowHandle[FleetStartWorkflow, FleetProgress] = client.get_workflow_handle_for(
+        FleetStartWorkflow.run, accepted.fan_out_workflow_id
+    )
     ended = asyncio.ensure_future(handle.result())
     with _bar(Console(stderr=True)) as bar:
         task = bar.add_task("started", total=accepted.total, note="")

@@ -34,6 +34,7 @@ from mdmflow.store.subscriptions import NamedSubscription, SubscriptionStore
 from mdmflow.workflows.event_handlers import EventDelivery, MDMEventHandler
 from mdmflow.workflows.models import CommandReport, EventType, MDMEvent
 from mdmflow.workflows.registry import UnknownWorkflowError
+from mdmflow.workflows.workflow_config import WORKFLOW_TASK_TIMEOUT
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ class EventDispatcher:
                 id=workflow_id,
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                task_timeout=WORKFLOW_TASK_TIMEOUT,
                 static_summary=f"{delivery.event.type.value} event for {delivery.enrollment_id}",
             )
         except WorkflowAlreadyStartedError:

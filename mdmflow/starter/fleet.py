@@ -20,6 +20,7 @@ from mdmflow.activities.fleet_models import (
 from mdmflow.starter.start import PreparedStart
 from mdmflow.store.fleet_ids import FleetIdStore
 from mdmflow.workflows.fleet_start import FleetStartWorkflow
+from mdmflow.workflows.workflow_config import WORKFLOW_TASK_TIMEOUT
 
 
 class FleetStartAccepted(BaseModel):
@@ -62,6 +63,7 @@ async def start_fleet(
             fan_out,
             id=workflow_id,
             task_queue=task_queue,
+            task_timeout=WORKFLOW_TASK_TIMEOUT,
             static_summary=f"Start {prepared.name} on {len(ids):,} devices",
             static_details=f"Instance `{prepared.instance_id}`; context `{first.context or '-'}`",
         )

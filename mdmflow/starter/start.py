@@ -31,7 +31,7 @@ from mdmflow.workflows import search
 from mdmflow.workflows.errors import ContextError
 from mdmflow.workflows.models import MDMEvent, WorkflowStart
 from mdmflow.workflows.registry import WorkflowClass, workflow_class
-from mdmflow.workflows.workflow_config import device_details
+from mdmflow.workflows.workflow_config import WORKFLOW_TASK_TIMEOUT, device_details
 
 MAX_PARALLEL_STARTS = 32
 
@@ -198,6 +198,7 @@ async def _start_one(
             id=cls.config.workflow_id(start.enrollment_id, start.instance_id),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            task_timeout=WORKFLOW_TASK_TIMEOUT,
             search_attributes=search.start_attributes(
                 cls.config.name, start.enrollment_id, start.instance_id
             ),

@@ -34,7 +34,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from mdmflow.workflows import search
     from mdmflow.workflows.models import WorkflowStart
-    from mdmflow.workflows.workflow_config import device_details, device_workflow_id
+    from mdmflow.workflows.workflow_config import (
+        WORKFLOW_TASK_TIMEOUT,
+        device_details,
+        device_workflow_id,
+    )
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 STORE_RETRY = RetryPolicy(
@@ -111,6 +115,7 @@ class FleetStartWorkflow:
                 static_summary=f"{start.device_summary} on {enrollment_id}",
                 static_details=device_details(start.instance_id, start.context),
                 parent_close_policy=ParentClosePolicy.ABANDON,
+                task_timeout=WORKFLOW_TASK_TIMEOUT,
             )
         except WorkflowAlreadyStartedError:
             self._progress.already_running += 1

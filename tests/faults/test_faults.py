@@ -8,8 +8,6 @@ was measured.
 
 from __future__ import annotations
 
-import pytest
-
 from faults.figures import Figure
 from faults.scenarios.bridge_kill import bridge_kill
 from faults.scenarios.fleet_kill import fleet_kill
@@ -32,11 +30,6 @@ async def test_a_killed_worker_mid_enqueue_is_replaced_within_10_s() -> None:
     _assert_kept(figure)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Temporal's default 10 s workflow task timeout: the hand-over takes 10.1 s until "
-    "the starter sets task_timeout on every start (then remove this mark)",
-)
 async def test_a_killed_worker_holding_a_workflow_task_is_replaced_within_10_s() -> None:
     """The report's workflow task was started on the worker when it died; Temporal hands it
     to the replacement when the task's start-to-close timeout passes."""

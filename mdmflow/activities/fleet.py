@@ -1,4 +1,14 @@
-"""The fan-out's two activities: read one page of a fleet start's IDs, forget them at the end.
+"""The fan-out's activities: start one page of a fleet start's devices, forget the IDs at the end.
+
+One activity starts a whole page from the worker, as many at a time as a synchronous start
+does, so a fleet start runs at the rate Temporal takes client starts. (Starting each device
+as a child of the fan-out ran at a fifth of it: every child's start and close is recorded in
+the one fan-out history and wakes it.)
+
+The activity heartbeats how far it got. A retry (the worker died, Temporal was unreachable)
+resumes after the IDs the last heartbeat counted, and first asks Temporal about each ID it
+was not sure of: one whose latest workflow run belongs to this instance was started before
+the crash, and is counted, not started again, even if its workflow has ended since.
 
 A page that is gone is a non-retryable failure: retrying cannot bring it back, and the
 fan-out should fail saying so rather than wait.
@@ -6,15 +16,28 @@ fan-out should fail saying so rather than wait.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from mdmflow.activities.fleet_models import FLEET_FORGET_ACTIVITY, FLEET_PAGE_ACTIVITY, FleetPage
+from mdmflow.activities.fleet_models import (
+    ALREADY_RUNNING_SAMPLE,
+    FLEET_FORGET_ACTIVITY,
+    FLEET_PAGE_ACTIVITY,
+    FLEET_START_PAGE_ACTIVITY,
+    FleetPage,
+    FleetPageOutcome,
+    FleetPageStart,
+)
+from mdmflow.activities.heartbeat import heartbeating
 from mdmflow.failures import FLEET_PAGE_MISSING
+from mdmflow.starter.start import MAX_PARALLEL_STARTS, start_one, started_for
 from mdmflow.store.fleet_ids import FleetIdStore, MissingPageError
+from mdmflow.workflows.models import WorkflowStart
+from mdmflow.workflows.registry import workflow_class
 
 
 class FleetActivities:
@@ -23,16 +46,100 @@ class FleetActivities:
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for the worker's registration."""
-        return [self.read_page, self.forget]
+        return [self.start_page, self.read_page, self.forget]
+
+    @activity.defn(name=FLEET_START_PAGE_ACTIVITY)
+    async def start_page(self, request: FleetPageStart) -> FleetPageOutcome:
+        """Start every device of the page, at most ``fleet.rate`` per second if one is set."""
+        fleet = request.fleet
+        ids = await self._page(fleet.instance_id, request.page)
+        info = activity.info()
+        tally = PageTally(_resumed_from(info.heartbeat_details))
+        client = activity.client()
+        cls = workflow_class(fleet.workflow)
+        unsure = info.attempt > 1
+
+        async def one(index: int) -> None:
+            eid = ids[index]
+            start = WorkflowStart(
+                enrollment_id=eid,
+                instance_id=fleet.instance_id,
+                context=fleet.context,
+                engine=fleet.engine,
+            )
+            workflow_id = cls.config.workflow_id(eid, fleet.instance_id)
+            if unsure and await started_for(client, workflow_id, fleet.instance_id):
+                tally.record(index, eid, started=True)
+            else:
+                started = await start_one(client, info.task_queue, cls, start)
+                tally.record(index, eid, started=started)
+
+        gate = asyncio.Semaphore(MAX_PARALLEL_STARTS)
+
+        async def gated(index: int) -> None:
+            try:
+                await one(index)
+            finally:
+                gate.release()
+
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        async with heartbeating(details=tally.outcome), asyncio.TaskGroup() as group:
+            for n, index in enumerate(range(tally.handled, len(ids))):
+                if fleet.rate > 0:
+                    await asyncio.sleep(max(0.0, began + n / fleet.rate - loop.time()))
+                await gate.acquire()
+                group.create_task(gated(index), name=f"start {ids[index]}")
+        return tally.outcome()
 
     @activity.defn(name=FLEET_PAGE_ACTIVITY)
     async def read_page(self, request: FleetPage) -> list[str]:
-        try:
-            return await self._store.page(request.instance_id, request.page)
-        except MissingPageError as exc:
-            raise ApplicationError(str(exc), type=FLEET_PAGE_MISSING, non_retryable=True) from None
+        return await self._page(request.instance_id, request.page)
 
     @activity.defn(name=FLEET_FORGET_ACTIVITY)
     async def forget(self, instance_id: str) -> None:
         """Delete the instance's pages; deleting what is gone already is no error."""
         await self._store.forget(instance_id)
+
+    async def _page(self, instance_id: str, page: int) -> list[str]:
+        try:
+            return await self._store.page(instance_id, page)
+        except MissingPageError as exc:
+            raise ApplicationError(str(exc), type=FLEET_PAGE_MISSING, non_retryable=True) from None
+
+
+class PageTally:
+    """Counts a page's starts in page order, though they finish in any order: the outcome
+    covers the first ``handled`` IDs, every one of them done, so a retry may skip exactly
+    those."""
+
+    def __init__(self, resumed: FleetPageOutcome) -> None:
+        self._done: dict[int, tuple[str, bool]] = {}
+        self._outcome = resumed.model_copy(deep=True)
+
+    @property
+    def handled(self) -> int:
+        return self._outcome.handled
+
+    def record(self, index: int, enrollment_id: str, *, started: bool) -> None:
+        self._done[index] = (enrollment_id, started)
+        out = self._outcome
+        while out.handled in self._done:
+            eid, ok = self._done.pop(out.handled)
+            out.handled += 1
+            if ok:
+                out.started += 1
+            else:
+                out.already_running += 1
+                if len(out.already_running_ids) < ALREADY_RUNNING_SAMPLE:
+                    out.already_running_ids.append(eid)
+
+    def outcome(self) -> FleetPageOutcome:
+        return self._outcome.model_copy(deep=True)
+
+
+def _resumed_from(details: Sequence[Any]) -> FleetPageOutcome:
+    """The last heartbeat's outcome of an earlier attempt, or a fresh one."""
+    if not details:
+        return FleetPageOutcome()
+    return FleetPageOutcome.model_validate(details[0])

@@ -1,9 +1,9 @@
 """Inputs, progress and names of a fleet start (workflows import them pass-through).
 
 A fleet start is one instance of an MDM workflow on many enrollment IDs, run by a Temporal
-workflow that starts one device workflow per ID as an abandoned child. The IDs wait in the app
-database in pages; the fan-out reads one page per run and continues as new, so its history
-stays bounded however many devices there are.
+workflow whose activity starts one device workflow per ID. The IDs wait in the app database in
+pages; the fan-out starts one page per run and continues as new, so its history stays bounded
+however many devices there are.
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from mdmflow.activities.models import EngineSettings
 
 FLEET_START_WORKFLOW = "mdmflow.fleetstart.v1"
 FLEET_PAGE_ACTIVITY = "fleet_start_page"
+"""Reads a page for the fan-out's first design, which started each device as a child; kept
+registered for fan-outs begun before the page activity."""
+FLEET_START_PAGE_ACTIVITY = "fleet_start_page_devices"
 FLEET_FORGET_ACTIVITY = "fleet_start_forget"
 
 FLEET_PAGE_SIZE = 500
-"""IDs per page and per fan-out run: about 1,500 history events per run (each child's
-initiated and started events, and its completion while the run lasts)."""
+"""IDs per page and per fan-out run: the page activity's heartbeat carries how far it got, so a
+retry after a crash checks at most a page of IDs before it starts them."""
 ALREADY_RUNNING_SAMPLE = 100
 """How many already-running IDs the progress names; it counts all of them."""
 
@@ -34,6 +37,16 @@ class FleetPage(BaseModel):
     model_config = ConfigDict(frozen=True)
     instance_id: str = Field(min_length=1)
     page: int = Field(ge=0)
+
+
+class FleetPageOutcome(BaseModel):
+    """What one page's activity did: its result, and the detail of its heartbeats (a retry
+    resumes after the first ``handled`` IDs of the page)."""
+
+    handled: int = 0
+    started: int = 0
+    already_running: int = 0
+    already_running_ids: list[str] = Field(default_factory=list)
 
 
 class FleetProgress(BaseModel):
@@ -52,6 +65,13 @@ class FleetProgress(BaseModel):
     @property
     def handled(self) -> int:
         return self.started + self.already_running
+
+    def add(self, page: FleetPageOutcome) -> None:
+        """Count one page's starts in."""
+        self.started += page.started
+        self.already_running += page.already_running
+        room = ALREADY_RUNNING_SAMPLE - len(self.already_running_ids)
+        self.already_running_ids.extend(page.already_running_ids[: max(room, 0)])
 
     def summary(self) -> str:
         """One line for the Web UI and ``mdmflow status``."""
@@ -77,3 +97,11 @@ class FleetStartInput(BaseModel):
     rate: float = Field(default=0.0, ge=0)
     """Device starts per second; 0 starts each page as fast as Temporal takes them."""
     progress: FleetProgress
+
+
+class FleetPageStart(BaseModel):
+    """Start the device workflows of one page of a fleet start."""
+
+    model_config = ConfigDict(frozen=True)
+    fleet: FleetStartInput
+    page: int = Field(ge=0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from temporalio import activity
 
@@ -20,12 +20,19 @@ HEARTBEAT_INTERVAL_S = 1.0
 
 
 @contextlib.asynccontextmanager
-async def heartbeating(interval_s: float = HEARTBEAT_INTERVAL_S) -> AsyncIterator[None]:
-    """Heartbeat at once and then every ``interval_s`` until the block exits."""
+async def heartbeating(
+    interval_s: float = HEARTBEAT_INTERVAL_S, details: Callable[[], object] | None = None
+) -> AsyncIterator[None]:
+    """Heartbeat at once and then every ``interval_s`` until the block exits; with
+    ``details``, each beat carries what it returns then (a retry resumes from the last one the
+    server got)."""
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
+            if details is None:
+                activity.heartbeat()
+            else:
+                activity.heartbeat(details())
             await asyncio.sleep(interval_s)
 
     ticker = asyncio.create_task(beat(), name="activity heartbeat")

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from mdmflow.activities.models import EngineSettings
 from mdmflow.mdm import limits
@@ -172,7 +173,7 @@ async def start_prepared(client: Client, task_queue: str, prepared: PreparedStar
 
     async def one(start: WorkflowStart) -> bool:
         async with gate:
-            return await _start_one(client, task_queue, cls, start)
+            return await start_one(client, task_queue, cls, start)
 
     starts = prepared.starts
     results = await asyncio.gather(*(one(s) for s in starts))
@@ -188,9 +189,10 @@ async def start_prepared(client: Client, task_queue: str, prepared: PreparedStar
     )
 
 
-async def _start_one(
+async def start_one(
     client: Client, task_queue: str, cls: WorkflowClass, start: WorkflowStart
 ) -> bool:
+    """Start one device's workflow; False if its workflow ID is running already."""
     try:
         await client.start_workflow(
             cls.config.name,
@@ -208,3 +210,16 @@ async def _start_one(
     except WorkflowAlreadyStartedError:
         return False
     return True
+
+
+async def started_for(client: Client, workflow_id: str, instance_id: str) -> bool:
+    """Whether the latest run of ``workflow_id``, running or not, belongs to ``instance_id``:
+    a start retried after a crash must not start a device that it started before the crash
+    and whose workflow may have ended since."""
+    try:
+        described = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return described.typed_search_attributes.get(search.INSTANCE_ID) == instance_id

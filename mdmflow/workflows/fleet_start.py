@@ -1,27 +1,36 @@
 """``mdmflow.fleetstart.v1``: start one MDM workflow on thousands of devices, durably.
 
-The bridge answers a large start at once and leaves the fan-out to this workflow. Each device
-workflow is started as a child with ``ParentClosePolicy.ABANDON``: Temporal records every child
-start in this history, so a worker killed mid-fan-out is replaced and the replay neither
-starts a device twice nor misses one, with no deduplication of ours. The device workflows are
-the same as a small start's (workflow ID, search attributes, summary); being children only
-links them to this fan-out in the Web UI, and they outlive it.
+The bridge answers a large start at once and leaves the fan-out to this workflow. One run
+handles one page of IDs (read from the app database, where the starter left them) with one
+activity, which starts the page's device workflows from the worker as a synchronous start
+would, and then continues as new, so the history stays bounded however large the fleet. The
+device workflows are the same as a small start's (workflow ID, search attributes, summary).
 
-One run handles one page of IDs (read from the app database, where the starter left them)
-and continues as new, so the history stays bounded however large the fleet. A start rate
-(``MDMFLOW_START_RATE``) is kept with timers; without one each page starts all at once and
-Temporal sets the pace. Progress is in the ``progress`` query and the Web UI's details.
+The activity heartbeats how far it got and checks, when retried, which devices it started
+before a crash, so a killed worker neither starts a device twice nor misses one. A start rate
+(``MDMFLOW_START_RATE``) is kept by the activity; without one each page starts as fast as
+Temporal takes the starts. Progress, counted per page, is in the ``progress`` query and the
+Web UI's details. Cancelling the fan-out waits until the activity has stopped starting.
+
+Fan-outs begun before the page activity started every device as an abandoned child, at the
+pace of the one fan-out history (a fifth of the client start rate); their runs keep doing so
+(:data:`PAGE_ACTIVITY_PATCH`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.exceptions import (
+    ActivityError,
+    WorkflowAlreadyStartedError,
+    is_cancelled_exception,
+)
+from temporalio.workflow import ActivityCancellationType, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from mdmflow.activities.fleet import FleetActivities
@@ -29,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         ALREADY_RUNNING_SAMPLE,
         FLEET_START_WORKFLOW,
         FleetPage,
+        FleetPageStart,
         FleetProgress,
         FleetStartInput,
     )
@@ -41,6 +51,10 @@ with workflow.unsafe.imports_passed_through():
     )
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+PAGE_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""A worker killed mid-page is noticed within this; its beat is every second."""
+PAGE_MIN_TIMEOUT = timedelta(minutes=10)
+PAGE_ACTIVITY_PATCH = "fleet-start-page-activity"
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
@@ -64,8 +78,9 @@ class FleetStartWorkflow:
                 self._show(start)
                 if self._progress.pages_done < start.pages:
                     workflow.continue_as_new(start.model_copy(update={"progress": self._progress}))
-        except asyncio.CancelledError:
-            await self._forget(start)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError) or is_cancelled_exception(exc):
+                await self._forget(start)
             raise
         await self._forget(start)
         self._progress.done = True
@@ -77,6 +92,30 @@ class FleetStartWorkflow:
         return self._progress
 
     async def _start_page(self, start: FleetStartInput, page: int) -> None:
+        if not workflow.patched(PAGE_ACTIVITY_PATCH):
+            await self._start_page_as_children(start, page)
+            return
+        starting = workflow.start_activity_method(
+            FleetActivities.start_page,
+            FleetPageStart(fleet=start, page=page),
+            start_to_close_timeout=_page_timeout(start),
+            heartbeat_timeout=PAGE_HEARTBEAT_TIMEOUT,
+            retry_policy=STORE_RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            summary=f"start page {page + 1} of {start.pages}",
+        )
+        try:
+            self._progress.add(await asyncio.shield(starting))
+        except asyncio.CancelledError:
+            # The activity may finish its page before it hears of the cancel; awaited
+            # directly, its result would swallow the cancel and the fan-out would go on.
+            starting.cancel()
+            with contextlib.suppress(ActivityError):
+                self._progress.add(await starting)
+            raise
+
+    async def _start_page_as_children(self, start: FleetStartInput, page: int) -> None:
+        """The first design, kept for fan-out runs begun before the page activity."""
         ids = await workflow.execute_activity_method(
             FleetActivities.read_page,
             FleetPage(instance_id=start.instance_id, page=page),
@@ -138,3 +177,12 @@ class FleetStartWorkflow:
             f"{self._progress.summary()}; page {min(self._progress.pages_done + 1, start.pages)}"
             f" of {start.pages}" + (f"; at most {start.rate:g} starts/s" if start.rate else "")
         )
+
+
+def _page_timeout(start: FleetStartInput) -> timedelta:
+    """Room for a page at the start rate, twice over; the heartbeat, not this, notices a
+    dead worker."""
+    per_page = -(-start.progress.total // start.pages)
+    if start.rate <= 0:
+        return PAGE_MIN_TIMEOUT
+    return max(PAGE_MIN_TIMEOUT, timedelta(seconds=2 * per_page / start.rate))

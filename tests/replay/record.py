@@ -135,14 +135,18 @@ async def filevault_enable_then_rotate(stack: Stack) -> Recorded:
 
 
 async def fleet_start_two_pages(stack: Stack) -> Recorded:
-    """A fleet start of two devices, one page each: the first run continues as new."""
+    """A fleet start of two devices, one page each: the first run continues as new. (The
+    ``fleetstart-*`` histories are the first design's, which started children.)"""
     prepared = await prepare_start(DEVINFOLOG, stack.sim.enrollment_ids()[:2])
     store = FleetIdStore(stack.db)
     accepted = await start_fleet(stack.client, stack.task_queue, store, prepared, page_size=1)
     handle = stack.client.get_workflow_handle(accepted.fan_out_workflow_id)
     await handle.result()
     chain = await runs(stack.client, handle.id)
-    return {"fleetstart-continued-as-new": chain[0], "fleetstart-done": chain[-1]}
+    return {
+        "fleetstart-page-activity-continued-as-new": chain[0],
+        "fleetstart-page-activity-done": chain[-1],
+    }
 
 
 async def write(name: str, handle: WorkflowHandle[object, object]) -> None:

@@ -26,7 +26,7 @@ from bench.measure import FleetResult, LatencyResult, RoundsResult, now, peak_rs
 from bench.procs import bounded, time_limit
 from bench.rounds_activity import BARE_MAX_CACHED, StepNotifier
 from bench.rounds_workflow import RoundsInput, StepRoundsWorkflow
-from mdmflow.starter.start import MAX_PARALLEL_STARTS
+from mdmflow.activities.device_start import MAX_PARALLEL_STARTS
 
 
 @dataclass

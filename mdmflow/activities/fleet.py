@@ -23,6 +23,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from mdmflow.activities.device_start import MAX_PARALLEL_STARTS, start_device, started_for
 from mdmflow.activities.fleet_models import (
     ALREADY_RUNNING_SAMPLE,
     FLEET_FORGET_ACTIVITY,
@@ -34,10 +35,9 @@ from mdmflow.activities.fleet_models import (
 )
 from mdmflow.activities.heartbeat import heartbeating
 from mdmflow.failures import FLEET_PAGE_MISSING
-from mdmflow.starter.start import MAX_PARALLEL_STARTS, start_one, started_for
 from mdmflow.store.fleet_ids import FleetIdStore, MissingPageError
 from mdmflow.workflows.models import WorkflowStart
-from mdmflow.workflows.registry import workflow_class
+from mdmflow.workflows.workflow_config import device_workflow_id
 
 
 class FleetActivities:
@@ -56,7 +56,6 @@ class FleetActivities:
         info = activity.info()
         tally = PageTally(_resumed_from(info.heartbeat_details))
         client = activity.client()
-        cls = workflow_class(fleet.workflow)
         unsure = info.attempt > 1
 
         async def one(index: int) -> None:
@@ -67,12 +66,21 @@ class FleetActivities:
                 context=fleet.context,
                 engine=fleet.engine,
             )
-            workflow_id = cls.config.workflow_id(eid, fleet.instance_id)
+            workflow_id = device_workflow_id(
+                fleet.workflow, fleet.exclusive, eid, fleet.instance_id
+            )
             if unsure and await started_for(client, workflow_id, fleet.instance_id):
                 tally.record(index, eid, started=True)
-            else:
-                started = await start_one(client, info.task_queue, cls, start)
-                tally.record(index, eid, started=started)
+                return
+            started = await start_device(
+                client,
+                info.task_queue,
+                start,
+                name=fleet.workflow,
+                exclusive=fleet.exclusive,
+                summary=fleet.device_summary,
+            )
+            tally.record(index, eid, started=started)
 
         gate = asyncio.Semaphore(MAX_PARALLEL_STARTS)
 

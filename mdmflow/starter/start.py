@@ -21,20 +21,14 @@ from typing import Protocol
 
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
+from mdmflow.activities.device_start import MAX_PARALLEL_STARTS, start_device
 from mdmflow.activities.models import EngineSettings
 from mdmflow.mdm import limits
 from mdmflow.requirements import RequirementCheck, RequirementError
-from mdmflow.workflows import search
 from mdmflow.workflows.errors import ContextError
 from mdmflow.workflows.models import MDMEvent, WorkflowStart
 from mdmflow.workflows.registry import WorkflowClass, workflow_class
-from mdmflow.workflows.workflow_config import WORKFLOW_TASK_TIMEOUT, device_details
-
-MAX_PARALLEL_STARTS = 32
 
 
 class StartError(ValueError):
@@ -173,7 +167,14 @@ async def start_prepared(client: Client, task_queue: str, prepared: PreparedStar
 
     async def one(start: WorkflowStart) -> bool:
         async with gate:
-            return await start_one(client, task_queue, cls, start)
+            return await start_device(
+                client,
+                task_queue,
+                start,
+                name=cls.config.name,
+                exclusive=cls.config.exclusive,
+                summary=cls.config.summary,
+            )
 
     starts = prepared.starts
     results = await asyncio.gather(*(one(s) for s in starts))
@@ -187,39 +188,3 @@ async def start_prepared(client: Client, task_queue: str, prepared: PreparedStar
         started=started,
         already_running=running,
     )
-
-
-async def start_one(
-    client: Client, task_queue: str, cls: WorkflowClass, start: WorkflowStart
-) -> bool:
-    """Start one device's workflow; False if its workflow ID is running already."""
-    try:
-        await client.start_workflow(
-            cls.config.name,
-            start,
-            id=cls.config.workflow_id(start.enrollment_id, start.instance_id),
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            task_timeout=WORKFLOW_TASK_TIMEOUT,
-            search_attributes=search.start_attributes(
-                cls.config.name, start.enrollment_id, start.instance_id
-            ),
-            static_summary=f"{cls.config.summary} on {start.enrollment_id}",
-            static_details=device_details(start.instance_id, start.context),
-        )
-    except WorkflowAlreadyStartedError:
-        return False
-    return True
-
-
-async def started_for(client: Client, workflow_id: str, instance_id: str) -> bool:
-    """Whether the latest run of ``workflow_id``, running or not, belongs to ``instance_id``:
-    a start retried after a crash must not start a device that it started before the crash
-    and whose workflow may have ended since."""
-    try:
-        described = await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return described.typed_search_attributes.get(search.INSTANCE_ID) == instance_id

@@ -7,15 +7,25 @@ the fan-out before it starts more and cancels what it started."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from mdmflow.activities.fleet_models import FleetProgress, fleet_workflow_id
+from mdmflow.activities.device_start import start_device
+from mdmflow.activities.fleet import FleetActivities
+from mdmflow.activities.fleet_models import (
+    FleetPageOutcome,
+    FleetPageStart,
+    FleetProgress,
+    FleetStartInput,
+    fleet_workflow_id,
+)
 from mdmflow.bridge.instance_cancel import cancel_instance
 from mdmflow.bridge.instances import instance_status
 from mdmflow.starter.fleet import start_fleet
@@ -24,6 +34,7 @@ from mdmflow.store.fleet_ids import FleetIdStore, MissingPageError
 from mdmflow.workflows import search
 from mdmflow.workflows.devinfolog import DevInfoLogWorkflow
 from mdmflow.workflows.fleet_start import FleetStartWorkflow
+from mdmflow.workflows.models import WorkflowStart
 from tests.support.stack import Stack, running_stack
 
 DEVINFOLOG = DevInfoLogWorkflow.config.name
@@ -195,3 +206,81 @@ async def until_all_cancelled(client: Client, instance_id: str) -> int:
     query = instance_query(instance_id)
     await until_counted(client, f"{query} AND ExecutionStatus = 'Running'", 0)
     return (await client.count_workflows(query)).count
+
+
+async def test_a_retried_page_counts_what_it_started_before_and_starts_the_rest(
+    stack: Stack,
+) -> None:
+    """The page activity's retry after a crash, with its last heartbeat: the IDs the heartbeat
+    counted are skipped; of the rest, a device whose latest run is this instance's (running
+    or ended since) is counted, not started again; one that another instance ran before is
+    started; one another instance runs now is already running."""
+    ids = stack.sim.enrollment_ids()[170:177]
+    counted, ours_running, ours_ended, theirs_ended, theirs_running = ids[:5]
+    instance_id, other = "retried-instance", "other-instance"
+    for eid, owner in (
+        (ours_running, instance_id),
+        (ours_ended, instance_id),
+        (theirs_ended, other),
+        (theirs_running, other),
+    ):
+        started = await start_device(
+            stack.client,
+            stack.task_queue,
+            WorkflowStart(enrollment_id=eid, instance_id=owner),
+            name=DEVINFOLOG,
+            exclusive=True,
+            summary="test",
+        )
+        assert started
+    for eid in (ours_ended, theirs_ended):
+        await stack.client.get_workflow_handle(f"{DEVINFOLOG}/{eid}").terminate("ended")
+    store = FleetIdStore(stack.db)
+    await store.save(instance_id, ids, page_size=len(ids))
+    fleet = FleetStartInput(
+        instance_id=instance_id,
+        workflow=DEVINFOLOG,
+        exclusive=True,
+        device_summary="test",
+        pages=1,
+        progress=FleetProgress(workflow=DEVINFOLOG, total=len(ids)),
+    )
+    env = ActivityEnvironment(client=stack.client)
+    heartbeat = FleetPageOutcome(handled=1, started=1)
+    env.info = dataclasses.replace(
+        env.info,
+        attempt=2,
+        heartbeat_details=[heartbeat.model_dump()],
+        task_queue=stack.task_queue,
+    )
+
+    outcome = await env.run(FleetActivities(store).start_page, FleetPageStart(fleet=fleet, page=0))
+
+    assert outcome.handled == len(ids)
+    assert (outcome.started, outcome.already_running) == (len(ids) - 1, 1)
+    assert outcome.already_running_ids == [theirs_running]
+    with pytest.raises(RPCError) as missing:  # the heartbeat counted it: not touched again
+        await stack.client.get_workflow_handle(f"{DEVINFOLOG}/{counted}").describe()
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
+    expected = {
+        ours_running: [instance_id],
+        ours_ended: [instance_id],
+        theirs_ended: sorted([other, instance_id]),
+        theirs_running: [other],
+        ids[5]: [instance_id],
+        ids[6]: [instance_id],
+    }
+    for eid, owners in expected.items():
+        query = f"WorkflowId = '{DEVINFOLOG}/{eid}'"
+        await until_counted(stack.client, query, len(owners))
+        assert (
+            sorted(
+                [
+                    e.typed_search_attributes.get(search.INSTANCE_ID) or ""
+                    async for e in stack.client.list_workflows(query)
+                ]
+            )
+            == owners
+        ), eid
+    await cancel_instance(stack.client, instance_id, "test over")
+    await cancel_instance(stack.client, other, "test over")

@@ -1,0 +1,63 @@
+"""Start one device's MDM workflow the one way mdmflow does: by the synchronous starter and
+by the fleet fan-out's page activity alike (workflow ID, search attributes, summary, details,
+conflict policy, task timeout)."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from mdmflow.workflows import search
+from mdmflow.workflows.models import WorkflowStart
+from mdmflow.workflows.workflow_config import (
+    WORKFLOW_TASK_TIMEOUT,
+    device_details,
+    device_workflow_id,
+)
+
+MAX_PARALLEL_STARTS = 32
+"""Starts in flight at once from one process: enough to keep the dev server busy, few enough
+that a fleet does not open thousands of RPCs."""
+
+
+async def start_device(
+    client: Client,
+    task_queue: str,
+    start: WorkflowStart,
+    *,
+    name: str,
+    exclusive: bool,
+    summary: str,
+) -> bool:
+    """Start ``name`` on one device; False if its workflow ID is running already (NanoCMD's
+    exclusivity, or the same instance's start repeated)."""
+    try:
+        await client.start_workflow(
+            name,
+            start,
+            id=device_workflow_id(name, exclusive, start.enrollment_id, start.instance_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            task_timeout=WORKFLOW_TASK_TIMEOUT,
+            search_attributes=search.start_attributes(name, start.enrollment_id, start.instance_id),
+            static_summary=f"{summary} on {start.enrollment_id}",
+            static_details=device_details(start.instance_id, start.context),
+        )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
+
+
+async def started_for(client: Client, workflow_id: str, instance_id: str) -> bool:
+    """Whether the latest run of ``workflow_id``, running or not, belongs to ``instance_id``:
+    a start retried after a crash must not start a device that it started before the crash
+    and whose workflow may have ended since."""
+    try:
+        described = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return described.typed_search_attributes.get(search.INSTANCE_ID) == instance_id

@@ -50,7 +50,7 @@ class BenchConfig:
         if self.runs("b"):
             sizes.append(self.devices)
         if self.runs("c"):
-            sizes.append(self.fleet)
+            sizes.append(2 * self.fleet)  # the fan-out starts on IDs of its own
         return max(sizes)
 
 

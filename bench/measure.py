@@ -10,6 +10,7 @@ import math
 import resource
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -97,6 +98,10 @@ class RoundsResult:
         return percentile(self.latencies, 95) * 1000
 
 
+BARE_AFTER = "bare after"
+"""(c)'s second bare fleet, run after mdmflow's to bracket them."""
+
+
 @dataclass
 class FleetResult:
     """One fan-out: how fast the starts went in, and how long until every run completed."""
@@ -113,6 +118,12 @@ class FleetResult:
     @property
     def starts_per_s(self) -> float:
         return self.workflows / self.start_seconds if self.start_seconds > 0 else 0.0
+
+
+def bare_fleet_mean(fleets: Sequence[FleetResult], attr: str) -> float | None:
+    """Bare's figure for (c): the mean of its runs before and after mdmflow's."""
+    values = [float(getattr(f, attr)) for f in fleets if f.name in ("bare", BARE_AFTER)]
+    return sum(values) / len(values) if values else None
 
 
 @dataclass(frozen=True)

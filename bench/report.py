@@ -8,7 +8,7 @@ target follow as context.
 from __future__ import annotations
 
 from bench.cpu import OURS, ROLES
-from bench.measure import CoreLoad, FanOutResult
+from bench.measure import CoreLoad, FanOutResult, bare_fleet_mean
 from bench.ratios import checks, context
 from bench.run import INTAKE_PAIRS, BenchResults
 
@@ -91,10 +91,10 @@ def _fleet_table(results: BenchResults) -> list[str]:
 
 
 def _fan_out_lines(results: BenchResults, fan: FanOutResult) -> list[str]:
-    bare = next((f for f in results.fleets if f.name == "bare"), None)
+    bare = bare_fleet_mean(results.fleets, "starts_per_s")
     ratio = (
-        f", {fan.starts_per_s / bare.starts_per_s:.2f}x bare's {bare.starts_per_s:.1f}"
-        if bare is not None and bare.starts_per_s > 0
+        f", {fan.starts_per_s / bare:.2f}x bare's {bare:.1f} (mean of before and after)"
+        if bare
         else ""
     )
     lines = [

@@ -27,7 +27,7 @@ from mdmflow.simulator import SimulatorConfig, create_app
 from mdmflow.store.database import Database
 from mdmflow.store.intake import IntakeStore
 from mdmflow.temporal_client import connect
-from mdmflow.worker import build_worker, worker_activities
+from mdmflow.worker import build_fleet_worker, build_worker, worker_activities
 
 
 @dataclass(frozen=True)
@@ -87,4 +87,5 @@ async def running_mdmflow(
         await stack.enter_async_context(
             build_worker(client, settings, activities, extra_workflows=[BenchStepsWorkflow])
         )
+        await stack.enter_async_context(build_fleet_worker(client, settings, activities))
         yield MDMStack(client=client, settings=settings, sim=sim, bridge_url=bridge_url)

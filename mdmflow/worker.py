@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from mdmflow.activities.content import ContentActivities
 from mdmflow.activities.filevault_keys import FileVaultActivities
 from mdmflow.activities.fleet import FleetActivities
+from mdmflow.activities.fleet_models import fleet_task_queue
 from mdmflow.activities.inventory import InventoryActivities
 from mdmflow.activities.lock import LockActivities
 from mdmflow.activities.mdm import MDMActivities
@@ -93,6 +95,8 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
+        # FleetStartWorkflow and its activities for fan-outs begun before they had their own
+        # queue (their continued runs stay on this one).
         workflows=[*WORKFLOWS.values(), *EVENT_HANDLERS, FleetStartWorkflow, *extra_workflows],
         activities=activities.all(),
         max_cached_workflows=2000,
@@ -141,11 +145,29 @@ async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[W
         )
 
 
+def build_fleet_worker(client: Client, settings: Settings, activities: WorkerActivities) -> Worker:
+    """The fan-outs' worker, on their own task queue in the same process: a fan-out's next
+    page then never waits behind the device tasks it created. Few fan-outs run at once, and
+    each page is one long activity, so the SDK's slot defaults are ample and the cache small."""
+    return Worker(
+        client,
+        task_queue=fleet_task_queue(settings.task_queue),
+        workflows=[FleetStartWorkflow],
+        activities=activities.fleet.all(),
+        max_cached_workflows=100,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+
+
 async def run_worker(settings: Settings, client: Client) -> None:
-    """Run until cancelled (Ctrl-C in ``mdmflow worker`` or ``mdmflow dev``)."""
+    """Run both workers until cancelled (Ctrl-C in ``mdmflow worker`` or ``mdmflow dev``);
+    if one fails, the other is stopped too."""
     db = await Database.open(settings.resolved_database_url)
     try:
-        async with worker_activities(settings, db) as activities:
-            await build_worker(client, settings, activities).run()
+        async with worker_activities(settings, db) as activities, asyncio.TaskGroup() as group:
+            group.create_task(build_worker(client, settings, activities).run())
+            group.create_task(build_fleet_worker(client, settings, activities).run())
     finally:
         await db.close()

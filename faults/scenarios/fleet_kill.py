@@ -64,6 +64,7 @@ async def fleet_kill(devices: int = 2000, kill_at: Sequence[int] = (300, 1100)) 
         kills = [await _kill_at(cluster, instance_id, n, len(ids), began) for n in kill_at]
         progress = await _fan_out_result(cluster.client, fan_out_id)
         fanned_out = now() - began
+        retried = await _pages_retried(cluster.client, fan_out_id)
         await _all_closed(cluster.client, instance_id, progress.started)
         finished = now() - began
         runs = await _runs_per_enrollment(cluster.client, instance_id)
@@ -84,6 +85,7 @@ async def fleet_kill(devices: int = 2000, kill_at: Sequence[int] = (300, 1100)) 
         "not_completed": not_completed,
         "fan_out_started": progress.started,
         "fan_out_already_running": progress.already_running,
+        "pages_retried": retried,
         "fan_out_s": fanned_out,
         "finish_s": finished,
     }
@@ -92,7 +94,8 @@ async def fleet_kill(devices: int = 2000, kill_at: Sequence[int] = (300, 1100)) 
         f"{len(kills)} kills ({moments}), {len(ids):,} IDs in one start: missing {len(gone)}, "
         f"duplicated {len(twice)}, enrollments with a second run {len(second_runs)}, not "
         f"completed {not_completed}; fan-out reported {progress.started:,} started and "
-        f"{progress.already_running} already running; all started after {fanned_out:.1f} s, "
+        f"{progress.already_running} already running, {retried} page(s) retried after a kill; "
+        f"all started after {fanned_out:.1f} s, "
         f"all done after {finished:.1f} s"
     )
     figure.expect("every ID has a device workflow of the instance", not gone, f"{len(gone)}")
@@ -167,6 +170,21 @@ async def _fan_out_result(client: Client, fan_out_id: str) -> FleetProgress:
 
     await poll_until("waiting for the fan-out to end", closed, SETTLE_TIMEOUT_S, interval=0.2)
     return await handle.result(rpc_timeout=RPC_TIMEOUT)
+
+
+async def _pages_retried(client: Client, fan_out_id: str) -> int:
+    """Page activities of the fan-out (every run) that started more than once: the kills
+    that landed while a page was being started, resumed from its last heartbeat."""
+    retried = 0
+    async for run in client.list_workflows(f"WorkflowId = '{fan_out_id}'"):
+        history = await client.get_workflow_handle(fan_out_id, run_id=run.run_id).fetch_history()
+        retried += sum(
+            1
+            for event in history.events
+            if event.HasField("activity_task_started_event_attributes")
+            and event.activity_task_started_event_attributes.attempt > 1
+        )
+    return retried
 
 
 async def _all_closed(client: Client, instance_id: str, expected: int) -> None:

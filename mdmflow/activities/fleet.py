@@ -74,7 +74,7 @@ class FleetActivities:
                 return
             started = await start_device(
                 client,
-                info.task_queue,
+                fleet.task_queue or info.task_queue,
                 start,
                 name=fleet.workflow,
                 exclusive=fleet.exclusive,

@@ -34,9 +34,10 @@ CONCURRENCY = 32
 """Devices asked at once: enough for a page in well under a second, few enough not to flood."""
 QUERY_TIMEOUT = timedelta(seconds=1)
 """A device whose query takes longer is shown without its commands rather than delaying all."""
-PAGE_DEADLINE_S = 1.2
-"""All of a page's queries and close events share this budget, so a page of 1,000 devices (or
-workflows no worker answers for) still answers within the 2 s an operator waits."""
+DETAILS_DEADLINE_S = 1.5
+"""From the request's arrival, when a page's queries and close events stop being waited for,
+so a page of 1,000 devices (or workflows no busy worker answers for soon) still answers within
+the 2 s an operator waits; the counts and the listing come first."""
 ENDED_BADLY = {
     WorkflowExecutionStatus.FAILED,
     WorkflowExecutionStatus.TIMED_OUT,
@@ -88,7 +89,7 @@ async def _device(
             await _details(client, execution, gate, device)
     except TimeoutError:
         if execution.status == WorkflowExecutionStatus.RUNNING:
-            device.query_error = f"no answer within {PAGE_DEADLINE_S} s"
+            device.query_error = f"no answer within {DETAILS_DEADLINE_S} s of the request"
     return device
 
 
@@ -132,6 +133,7 @@ async def instance_status(
 ) -> InstanceStatus:
     """The instance's counts and one page of its devices; :class:`UnknownInstanceError` when
     Temporal knows no workflow of it."""
+    deadline = asyncio.get_running_loop().time() + DETAILS_DEADLINE_S
     query = instance_query(instance_id)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     token = decode_token(next_page_token)
@@ -150,12 +152,13 @@ async def instance_status(
         async for execution in client.list_workflows(listed, limit=1):
             first = execution
     gate = asyncio.Semaphore(CONCURRENCY)
-    deadline = asyncio.get_running_loop().time() + PAGE_DEADLINE_S
-    devices = await asyncio.gather(*(_device(client, e, gate, deadline) for e in executions))
+    details = asyncio.gather(*(_device(client, e, gate, deadline) for e in executions))
     started = None
     if first is not None:
         seen = min([e.start_time for e in executions] or [first.start_time])
-        started = await earliest_start(client, query, seen)
+        started, devices = await asyncio.gather(earliest_start(client, query, seen), details)
+    else:
+        devices = await details
     workflow = fan_out.progress.workflow if fan_out and fan_out.progress else ""
     if first is not None:
         workflow = first.typed_search_attributes.get(search.WORKFLOW_NAME) or first.workflow_type

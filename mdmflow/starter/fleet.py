@@ -15,6 +15,7 @@ from mdmflow.activities.fleet_models import (
     FLEET_PAGE_SIZE,
     FleetProgress,
     FleetStartInput,
+    fleet_task_queue,
     fleet_workflow_id,
 )
 from mdmflow.starter.start import PreparedStart
@@ -40,8 +41,9 @@ async def start_fleet(
     rate: float = 0.0,
     page_size: int = FLEET_PAGE_SIZE,
 ) -> FleetStartAccepted:
-    """Store the IDs and start the fan-out; if Temporal refuses it, the IDs are deleted again
-    and the error raised, so nothing is left half-started."""
+    """Store the IDs and start the fan-out on its own queue (the devices go on ``task_queue``);
+    if Temporal refuses it, the IDs are deleted again and the error raised, so nothing is left
+    half-started."""
     ids = prepared.ids
     pages = await store.save(prepared.instance_id, ids, page_size)
     first = prepared.starts[0]
@@ -55,6 +57,7 @@ async def start_fleet(
         pages=pages,
         rate=rate,
         progress=FleetProgress(workflow=prepared.name, total=len(ids)),
+        task_queue=task_queue,
     )
     workflow_id = fleet_workflow_id(prepared.instance_id)
     try:
@@ -62,7 +65,7 @@ async def start_fleet(
             FleetStartWorkflow.run,
             fan_out,
             id=workflow_id,
-            task_queue=task_queue,
+            task_queue=fleet_task_queue(task_queue),
             task_timeout=WORKFLOW_TASK_TIMEOUT,
             static_summary=f"Start {prepared.name} on {len(ids):,} devices",
             static_details=f"Instance `{prepared.instance_id}`; context `{first.context or '-'}`",

@@ -25,7 +25,7 @@ from mdmflow.config import Settings
 from mdmflow.simulator import Simulator, SimulatorConfig, run_simulator
 from mdmflow.simulator.simulator import SessionHold
 from mdmflow.store.database import Database
-from mdmflow.worker import build_worker, worker_activities
+from mdmflow.worker import build_fleet_worker, build_worker, worker_activities
 from mdmflow.workflows.event_handlers import MDMEventHandler
 from mdmflow.workflows.registry import EVENT_HANDLERS
 from tests.support.codec import TEST_CODEC_KEY
@@ -131,6 +131,7 @@ async def running_stack(
         activities = await stack.enter_async_context(worker_activities(full, db))
         worker = build_worker(client, full, activities, (*extra_workflows, *extra_event_handlers))
         await stack.enter_async_context(worker)
+        await stack.enter_async_context(build_fleet_worker(client, full, activities))
         handlers = (*EVENT_HANDLERS, *extra_event_handlers)
         stack.push_async_callback(_drain_event_handlers, client, sim, started, handlers)
         yield Stack(

@@ -16,8 +16,9 @@ renders (``innerText`` after the UI's own JavaScript ran, Markdown frames includ
 The screenshots land in this module's pytest tmp dir (``webui0/shots``); with
 ``MDMFLOW_WEBUI_SHOTS_DIR=DIR`` they are copied there too (the README's come from
 ``MDMFLOW_WEBUI_SHOTS_DIR=docs/webui``). fvenable polls every two minutes and continues as
-new every ten polls; here it polls every second in one run (module constants patched for this
-worker), so it has polled within the test's budget and the page shows "the next in 0 minutes".
+new every ten polls; here it polls every second in one run (the workflow module's constants
+patched for this worker), so it has polled within the test's budget and the page shows "the
+next in 0 minutes".
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.activities.lock_models import LOCK_WORKFLOW
-from mdmflow.workflows import fvenable_poll, search
+from mdmflow.workflows import fvenable, search
 from mdmflow.workflows.fvenable_poll import FVENABLE, MAX_POLLS
 from mdmflow.workflows.models import STATUS_QUERY, WorkflowStatus
 from mdmflow.workflows.results import LockResult
@@ -127,8 +128,9 @@ async def web_ui(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WebU
     )
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(fvenable_poll, "POLL_INTERVAL", FAST_POLL)
-            patch.setattr(fvenable_poll, "POLLS_PER_RUN", MAX_POLLS)  # one run to look at
+            # The workflow module's own names: the worker runs it unsandboxed, imported once.
+            patch.setattr(fvenable, "POLL_INTERVAL", FAST_POLL)
+            patch.setattr(fvenable, "POLLS_PER_RUN", MAX_POLLS)  # one run to look at
             async with (
                 running_stack(
                     env.client,
@@ -152,8 +154,8 @@ async def web_ui(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WebU
                 await env.client.get_workflow_handle(
                     f"{LOCK_WORKFLOW}/{lock_eid}", result_type=LockResult
                 ).result()
-                fvenable = env.client.get_workflow_handle(f"{FVENABLE}/{fv_eid}")
-                await _until_polled(fvenable, POLLS_BEFORE_LOOKING)
+                fv_handle = env.client.get_workflow_handle(f"{FVENABLE}/{fv_eid}")
+                await _until_polled(fv_handle, POLLS_BEFORE_LOOKING)
                 shots = tmp / "shots"
                 shots.mkdir()
                 try:
@@ -167,7 +169,7 @@ async def web_ui(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WebU
                     )
                 finally:
                     # A polling fvenable would keep the simulator busy past the stack's drain.
-                    await fvenable.terminate("the Web UI test is over")
+                    await fv_handle.terminate("the Web UI test is over")
     finally:
         await env.shutdown()
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +30,7 @@ import httpx
 from temporalio.api.enums.v1 import PendingWorkflowTaskState, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from faults.balancer import Balancer
@@ -337,22 +337,14 @@ class Cluster:
         """Until each workflow waits for answers: no activity and no workflow task pending,
         so its step was enqueued, pushed and recorded by Temporal."""
 
-        async def waiting(wid: str) -> bool:
-            try:
-                desc = await self.client.get_workflow_handle(wid).describe(
-                    rpc_timeout=timedelta(seconds=5.0)
-                )
-            except RPCError:
-                return False
+        def waiting(desc: WorkflowExecutionDescription) -> bool:
             raw = desc.raw_description
             return not raw.pending_activities and not raw.HasField("pending_workflow_task")
 
-        async def all_waiting() -> bool:
-            return all(await asyncio.gather(*(waiting(w) for w in workflow_ids)))
-
-        return await poll_until(
+        return await self._wait_each(
             f"waiting for {len(workflow_ids)} workflows to wait for answers",
-            all_waiting,
+            workflow_ids,
+            waiting,
             timeout,
             interval=0.1,
         )
@@ -362,13 +354,7 @@ class Cluster:
         completed): with its worker stopped, Temporal now waits for the task's timeout. A
         workflow that closed instead had its task run elsewhere; the caller's history says so."""
 
-        async def started(wid: str) -> bool:
-            try:
-                desc = await self.client.get_workflow_handle(wid).describe(
-                    rpc_timeout=timedelta(seconds=5.0)
-                )
-            except RPCError:
-                return False
+        def started(desc: WorkflowExecutionDescription) -> bool:
             raw = desc.raw_description
             return desc.status != WorkflowExecutionStatus.RUNNING or (
                 raw.HasField("pending_workflow_task")
@@ -376,15 +362,39 @@ class Cluster:
                 == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
             )
 
-        async def all_started() -> bool:
-            return all(await asyncio.gather(*(started(w) for w in workflow_ids)))
-
-        return await poll_until(
+        return await self._wait_each(
             f"waiting for the workflow tasks of {len(workflow_ids)} workflows to be started",
-            all_started,
+            workflow_ids,
+            started,
             timeout,
             interval=0.05,
         )
+
+    async def _wait_each(
+        self,
+        what: str,
+        workflow_ids: Sequence[str],
+        holds: Callable[[WorkflowExecutionDescription], bool],
+        timeout: float,
+        *,
+        interval: float,
+    ) -> float:
+        """Until ``holds`` is true of every workflow's description; one that cannot be
+        described now (Temporal coming back) does not hold yet."""
+
+        async def one(wid: str) -> bool:
+            try:
+                desc = await self.client.get_workflow_handle(wid).describe(
+                    rpc_timeout=timedelta(seconds=5.0)
+                )
+            except RPCError:
+                return False
+            return holds(desc)
+
+        async def every() -> bool:
+            return all(await asyncio.gather(*(one(w) for w in workflow_ids)))
+
+        return await poll_until(what, every, timeout, interval=interval)
 
 
 def workflow_id(enrollment_id: str, name: str = DEVINFOLOG) -> str:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.notify_link import LinkedStep
 from bench.rounds_activity import BARE_MAX_CACHED
@@ -31,6 +31,7 @@ async def _run(address: str, task_queue: str, notify_port: int) -> None:
         workflows=[StepRoundsWorkflow],
         activities=[step.step],
         max_cached_workflows=BARE_MAX_CACHED,
+        workflow_runner=UnsandboxedWorkflowRunner(),  # as mdmflow's worker runs them
     ):
         await asyncio.Event().wait()
 

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.completion import Closed, wait_closed
 from bench.measure import FleetResult, LatencyResult, RoundsResult, now, peak_rss_mb, wall
@@ -246,5 +246,6 @@ async def running_baseline(client: Client) -> AsyncIterator[Baseline]:
         workflows=[StepRoundsWorkflow],
         activities=[notifier.step],
         max_cached_workflows=BARE_MAX_CACHED,
+        workflow_runner=UnsandboxedWorkflowRunner(),  # as mdmflow's worker runs them
     ):
         yield Baseline(client, task_queue, notifier)

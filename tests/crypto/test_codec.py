@@ -6,7 +6,11 @@ import base64
 
 import pytest
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import DefaultFailureConverterWithEncodedAttributes
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+)
 
 from mdmflow.crypto.codec import ENCODING, KEY_ID_METADATA, AesGcmCodec, CodecError, data_converter
 from mdmflow.crypto.keyring import parse_keyring
@@ -73,3 +77,17 @@ async def test_converter_round_trips_models_and_encodes_failures() -> None:
     assert all(p.metadata["encoding"] == ENCODING for p in payloads)
     assert b"E1" not in payloads[0].data
     assert await converter.decode(payloads, [WorkflowStart]) == [start]
+
+
+def test_payload_converters_share_their_encoders_and_encode_as_the_sdk_does() -> None:
+    """The worker builds a payload converter per cached workflow; each must reuse the one set
+    of encoders (and so the one TypeAdapter per model), and write the SDK's bytes."""
+    converter_class = data_converter(parse_keyring(NEW, source="test")).payload_converter_class
+    first, second = converter_class(), converter_class()
+    assert isinstance(first, CompositePayloadConverter)
+    assert isinstance(second, CompositePayloadConverter)
+    pairs = zip(first.converters.values(), second.converters.values(), strict=True)
+    assert all(a is b for a, b in pairs)
+    start = WorkflowStart(enrollment_id="E1", context="c")
+    assert first.to_payloads([start]) == PydanticPayloadConverter().to_payloads([start])
+    assert first.from_payloads(first.to_payloads([start]), [WorkflowStart]) == [start]

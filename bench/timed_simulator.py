@@ -5,8 +5,9 @@ device starts posting its report to the moment the worker's next enqueue request
 the simulated MDM server. Both happen inside the simulator, so it records them: when a report
 post starts (``_post``, the simulator's one way out) and when an API request arrives
 (``record``, called by every API endpoint). Off unless ``timing`` is set, so the throughput
-scenarios pay nothing. It also counts push requests, which is how the parked scenario knows
-every workflow got as far as waiting for its device.
+scenarios pay nothing. It also counts the requests that ask for a push (a push, or an enqueue
+without ``nopush``), which is how the parked scenario knows every workflow got as far as
+waiting for its device.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class TimedSimulator(Simulator):
         """(time, path) of each API request while timing."""
         self.push_requests = 0
         self._push_path = urlsplit(self.push_url("http://sim")).path
+        self._enqueue_path = urlsplit(self.enqueue_url("http://sim")).path
 
     def start_timing(self) -> None:
         self.posts, self.arrivals = [], []
@@ -40,7 +42,9 @@ class TimedSimulator(Simulator):
     def record(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
         if self.timing:
             self.arrivals.append((now(), path))
-        if path.startswith(self._push_path):
+        if path.startswith(self._push_path) or (
+            path.startswith(self._enqueue_path) and not query.get("nopush")
+        ):
             self.push_requests += 1
         super().record(method, path, query, body)
 

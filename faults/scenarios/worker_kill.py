@@ -1,8 +1,8 @@
 """(a) Worker ``kill -9`` at different moments of a step, a replacement started each time.
 
 The moments are the ones where a dying worker can leave the MDM server and the workflow
-disagreeing, or leave Temporal waiting for it: its enqueue request held at the server's door
-(which then serves it, or drops it), its push held there, the step waiting for answers with
+disagreeing, or leave Temporal waiting for it: its enqueue request, which also pushes, held at
+the server's door (which then serves it, or drops it), the step waiting for answers with
 the report arriving just after the kill, and the report's workflow task started on the dying
 worker and never completed. Each kill hits two workflows; the replacement worker must finish
 their steps with the UUIDs the workflow minted (a second UUID would be a second command on the
@@ -44,10 +44,9 @@ from faults.simulator import ApiKind
 
 ENQUEUE_SERVED = "enqueue in flight, served after the kill"
 ENQUEUE_DROPPED = "enqueue in flight, never served"
-PUSH_DROPPED = "push in flight, never served"
 WAITING = "waiting for answers, report arriving after the kill"
 TASK_HELD = "report's workflow task started on the dying worker"
-MOMENTS = (ENQUEUE_SERVED, ENQUEUE_DROPPED, PUSH_DROPPED, WAITING, TASK_HELD)
+MOMENTS = (ENQUEUE_SERVED, ENQUEUE_DROPPED, WAITING, TASK_HELD)
 CLOSING_MOMENTS = (WAITING, TASK_HELD)
 """Moments whose step has nothing left to send: it resumes when its workflow closes."""
 RESUME_LIMIT_S = 10.0
@@ -139,11 +138,7 @@ async def _kill_at(cluster: Cluster, ids: list[str], moment: str) -> tuple[list[
     returns the victims and the seconds the replacement took to poll."""
     (worker,) = cluster.live_workers()
     sim, gate = cluster.sim, cluster.mdm.gate
-    door: ApiKind | None = None
-    if moment in (ENQUEUE_SERVED, ENQUEUE_DROPPED):
-        door = "enqueue"
-    elif moment == PUSH_DROPPED:
-        door = "push"
+    door: ApiKind | None = "enqueue" if moment in (ENQUEUE_SERVED, ENQUEUE_DROPPED) else None
     if door is not None:
         gate.hold(door, ids)
     else:

@@ -5,6 +5,11 @@ middle of one is noticed in seconds, not after the whole start-to-close timeout.
 a live activity that stops heartbeating, say behind a slow MDM server, is timed out and retried
 as if its worker had died. So the beat comes from a background task, independent of how long
 the awaited call takes, and the SDK throttles what it sends to the server.
+
+The first beat comes one interval after the start, not at once: the server's heartbeat timeout
+counts from the activity's start, so a dead worker is caught just the same, and the usual
+enqueue, done in milliseconds, costs no heartbeat call at all (the SDK sends a first beat to the
+server at once, a write to the workflow's state there on every step).
 """
 
 from __future__ import annotations
@@ -23,17 +28,17 @@ HEARTBEAT_INTERVAL_S = 1.0
 async def heartbeating(
     interval_s: float = HEARTBEAT_INTERVAL_S, details: Callable[[], object] | None = None
 ) -> AsyncIterator[None]:
-    """Heartbeat at once and then every ``interval_s`` until the block exits; with
-    ``details``, each beat carries what it returns then (a retry resumes from the last one the
-    server got)."""
+    """Heartbeat every ``interval_s`` until the block exits, the first ``interval_s`` after
+    the start; with ``details``, each beat carries what it returns then (a retry resumes from
+    the last one the server got)."""
 
     async def beat() -> None:
         while True:
+            await asyncio.sleep(interval_s)
             if details is None:
                 activity.heartbeat()
             else:
                 activity.heartbeat(details())
-            await asyncio.sleep(interval_s)
 
     ticker = asyncio.create_task(beat(), name="activity heartbeat")
     try:

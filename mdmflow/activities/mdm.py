@@ -117,11 +117,13 @@ class MDMActivities:
                 for qc in req.commands
             ]
         )
+        last = len(req.commands) - 1
         try:
-            for qc in req.commands:
+            for number, qc in enumerate(req.commands):
                 plist = await self._plist(req.enrollment_ids, qc)
-                await self._client.enqueue(req.enrollment_ids, qc.command_uuid, plist)
-                activity.heartbeat()  # progress, besides the ticker's beat
+                await self._client.enqueue(
+                    req.enrollment_ids, qc.command_uuid, plist, push=number == last
+                )
                 log.info(
                     "enqueued command",
                     extra={
@@ -133,8 +135,6 @@ class MDMActivities:
                         "count": len(req.enrollment_ids),
                     },
                 )
-            if not self._client.pushes_on_enqueue:
-                await self._client.push(req.enrollment_ids)
         except MDMRejectedError as exc:
             raise ApplicationError(str(exc), type=MDM_REJECTED, non_retryable=True) from None
         except MDMServerError as exc:

@@ -1,7 +1,8 @@
 """HTTP client for the MDM server's enqueue and push APIs (NanoMDM or MicroMDM dialect).
 
-Differences from NanoCMD on purpose: all commands of a step are enqueued with ``nopush`` and
-pushed once (nanocmd#8); the JSON reply is read so a per-ID enqueue error fails loudly instead
+Differences from NanoCMD on purpose: a step's commands are pushed once (nanocmd#8): all but the
+last are enqueued with ``nopush``, and the last one's enqueue pushes, so a one-command step is
+one request; the JSON reply is read so a per-ID enqueue error fails loudly instead
 of being logged and forgotten; the Basic-auth user is configurable (nanohub#11); IDs are
 percent-encoded, so user-channel IDs survive.
 """
@@ -56,20 +57,20 @@ class MDMClient:
         self._http = http
         self._auth = httpx.BasicAuth(server.user, server.api_key)
 
-    @property
-    def pushes_on_enqueue(self) -> bool:
-        """MicroMDM pushes by itself after queueing; NanoMDM is told ``nopush`` and pushed once."""
-        return self._server.micromdm
-
-    async def enqueue(self, ids: Sequence[str], command_uuid: str, plist: bytes) -> None:
-        """Queue one command for ``ids``; a duplicate of an already-queued UUID counts as done."""
+    async def enqueue(
+        self, ids: Sequence[str], command_uuid: str, plist: bytes, *, push: bool
+    ) -> None:
+        """Queue one command for ``ids``, and with ``push`` wake them in the same request (the
+        step's last command); a duplicate of an already-queued UUID counts as done. MicroMDM
+        pushes after every enqueue by itself, whatever ``push`` says."""
         if self._server.micromdm:
             for one in ids:
                 await self._enqueue_micromdm(one, command_uuid, plist)
             return
+        params = {} if push else {"nopush": "1"}
         for chunk in chunks(ids, NANOMDM_MAX_IDS):
             url = _join(self._server.enqueue_url, chunk)
-            reply = await self._request("PUT", url, content=plist, params={"nopush": "1"})
+            reply = await self._request("PUT", url, content=plist, params=params)
             _check_nanomdm(reply, chunk, command_uuid, what="enqueue")
 
     async def push(self, ids: Sequence[str]) -> None:

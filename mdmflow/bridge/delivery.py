@@ -24,7 +24,7 @@ from mdmflow.bridge.outage import is_temporal_outage
 from mdmflow.bridge.webhook import Webhook
 from mdmflow.mdm.bounded import MAX_CHAIN_ITEMS, bounded_error_chain
 from mdmflow.mdm.reports import ParsedReport
-from mdmflow.store.intake import IntakeOutcome
+from mdmflow.store.intake import IntakeKind, IntakeOutcome
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
 from mdmflow.workflows.models import COMMAND_REPORT_SIGNAL, CommandReport
@@ -61,6 +61,16 @@ class WebhookDelivery:
         self._routes = routes
         self._payloads = payloads
         self._inline_limit = inline_limit
+
+    async def wanted(self, webhook: Webhook) -> bool:
+        """False only for an Idle that nothing listens to, whose delivery would do nothing;
+        when that cannot be told (the database is down), True: the intake decides."""
+        if webhook.kind is not IntakeKind.IDLE:
+            return True
+        try:
+            return await self._events.wants_idle()
+        except Exception:
+            return True
 
     async def deliver(
         self, webhook: Webhook, delivery_id: str, received_at: dt.datetime

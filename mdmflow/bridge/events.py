@@ -60,6 +60,17 @@ class EventDispatcher:
         self._checker = checker
         self._sealer = sealer
         self._engine = engine
+        self._handlers_take_idle = any(h.wants(MDMEvent(type=EventType.IDLE)) for h in handlers)
+
+    async def wants_idle(self) -> bool:
+        """Whether an Idle would start anything: a handler that takes Idle, or an Idle or
+        IdleNotStartedSince subscription (the same cached lookups its delivery makes)."""
+        if self._handlers_take_idle:
+            return True
+        for event in (EventType.IDLE, EventType.IDLE_NOT_STARTED_SINCE):
+            if await self._subscriptions.for_event(event):
+                return True
+        return False
 
     async def checkin(
         self,

@@ -63,7 +63,10 @@ class Intake:
 
     async def receive(self, webhook: Webhook, body: bytes) -> None:
         """Commit ``webhook``, then deliver it if that can be done now; never raises once
-        committed (the answer is 200 from then on, whatever delivery does)."""
+        committed (the answer is 200 from then on, whatever delivery does). An Idle that
+        nothing listens to, half of all webhooks, has nothing to deliver and is not kept."""
+        if not await self._delivery.wanted(webhook):
+            return
         try:
             entry = await self._store.accept(
                 webhook.kind,

@@ -110,8 +110,9 @@ def assert_one_push_per_step(mdm: MDM, mode: Mode, ids: list[str], commands: int
     if mode == "nanomdm":
         puts = mdm.requests("PUT", "/v1/enqueue/")
         assert len(puts) == commands
-        assert all(q == {"nopush": "1"} for _, q, _ in puts)
-        assert [p for p, _, _ in mdm.requests("GET", "/v1/push/")] == ["/v1/push/" + ",".join(ids)]
+        # every command but the last waits; the last one's enqueue pushes, once per step
+        assert [q for _, q, _ in puts] == [{"nopush": "1"}] * (commands - 1) + [{}]
+        assert mdm.requests("GET", "/v1/push/") == []
     else:
         assert len(mdm.requests("POST", "/v1/commands/")) == commands * len(ids)
         assert mdm.requests("GET", "/push/") == []
@@ -149,7 +150,7 @@ async def test_rejected_enqueue_fails_for_good_with_routes_already_recorded(
         assert route.workflow_id == WORKFLOW_ID
         assert route.request_type == "SecurityInfo"
         assert route.step == "one"
-        assert mdm.requests("GET", "/v1/push/") == []  # nothing to push after a rejection
+        assert mdm.requests("GET", "/v1/push/") == []  # no push of its own after a rejection
 
 
 async def test_unreachable_server_fails_retryably(http: httpx.AsyncClient, db: Database) -> None:

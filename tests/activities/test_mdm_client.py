@@ -40,9 +40,7 @@ async def test_nanomdm_enqueues_in_chunks_of_30_without_push_then_pushes(
         ids = mdm.sim.enrollment_ids()
         command_uuid = str(uuid.uuid4()).upper()
         plist = DeviceInformation(queries=["UDID", "OSVersion"]).to_plist(command_uuid)
-        assert not mdm.client.pushes_on_enqueue
-
-        await mdm.client.enqueue(ids, command_uuid, plist)
+        await mdm.client.enqueue(ids, command_uuid, plist, push=False)
 
         puts = mdm.requests("PUT", "/v1/enqueue/")
         assert [path for path, _, _ in puts] == [
@@ -79,9 +77,7 @@ async def test_micromdm_posts_one_request_per_id_and_pushes_by_itself(
     async with simulated_mdm(http, webhook_url, "micromdm", devices=3) as mdm:
         ids = mdm.sim.enrollment_ids()
         command_uuid, plist = new_command()
-        assert mdm.client.pushes_on_enqueue
-
-        await mdm.client.enqueue(ids, command_uuid, plist)
+        await mdm.client.enqueue(ids, command_uuid, plist, push=False)
 
         posts = mdm.requests("POST", "/v1/commands/")
         assert [path for path, _, _ in posts] == [f"/v1/commands/{eid}" for eid in ids]
@@ -94,6 +90,25 @@ async def test_micromdm_posts_one_request_per_id_and_pushes_by_itself(
         assert [p for p, _, _ in mdm.requests("GET", "/push/")] == [f"/push/{e}" for e in ids]
 
 
+async def test_nanomdm_enqueue_with_push_wakes_each_chunk_in_the_same_request(
+    http: httpx.AsyncClient, webhook_url: str
+) -> None:
+    """A step's last command pushes with its enqueue (no ``nopush``): no separate push call."""
+    async with simulated_mdm(http, webhook_url, devices=35) as mdm:
+        ids = mdm.sim.enrollment_ids()
+        command_uuid, plist = new_command()
+
+        await mdm.client.enqueue(ids, command_uuid, plist, push=True)
+
+        puts = mdm.requests("PUT", "/v1/enqueue/")
+        assert [len(path.rsplit("/", 1)[1].split(",")) for path, _, _ in puts] == [30, 5]
+        assert all(query == {} for _, query, _ in puts)
+        assert mdm.requests("GET", "/v1/push/") == []
+        assert mdm.sim.stats.pushes == 35
+        await mdm.sim.wait_until_quiet()
+        assert mdm.sim.stats.reports["Acknowledged"] == 35
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_unknown_enrollment_id_is_rejected_by_name(
     http: httpx.AsyncClient, webhook_url: str, mode: Mode
@@ -102,7 +117,7 @@ async def test_unknown_enrollment_id_is_rejected_by_name(
         [known] = mdm.sim.enrollment_ids()
         command_uuid, plist = new_command()
         with pytest.raises(MDMRejectedError) as raised:
-            await mdm.client.enqueue([known, "NO-SUCH-DEVICE"], command_uuid, plist)
+            await mdm.client.enqueue([known, "NO-SUCH-DEVICE"], command_uuid, plist, push=True)
         message = str(raised.value)
         assert "NO-SUCH-DEVICE" in message
         assert "unknown enrollment id" in message
@@ -120,8 +135,8 @@ async def test_enqueueing_the_same_uuid_again_is_success(
     async with simulated_mdm(http, webhook_url, mode, devices=2) as mdm:
         ids = mdm.sim.enrollment_ids()
         command_uuid, plist = new_command()
-        await mdm.client.enqueue(ids, command_uuid, plist)
-        await mdm.client.enqueue(ids, command_uuid, plist)
+        await mdm.client.enqueue(ids, command_uuid, plist, push=True)
+        await mdm.client.enqueue(ids, command_uuid, plist, push=True)
         path = "/v1/enqueue/" if mode == "nanomdm" else "/v1/commands/"
         method = "PUT" if mode == "nanomdm" else "POST"
         assert len(mdm.requests(method, path)) == (2 if mode == "nanomdm" else 4)
@@ -135,7 +150,7 @@ async def test_wrong_api_key_names_the_credentials(
         [eid] = mdm.sim.enrollment_ids()
         command_uuid, plist = new_command()
         with pytest.raises(MDMRejectedError, match="credentials") as raised:
-            await mdm.client.enqueue([eid], command_uuid, plist)
+            await mdm.client.enqueue([eid], command_uuid, plist, push=True)
         assert "401" in str(raised.value)
         assert "wrong" not in str(raised.value)  # the key itself is never shown
         with pytest.raises(MDMRejectedError, match="credentials"):
@@ -156,7 +171,7 @@ async def test_unreachable_server_is_a_server_error(http: httpx.AsyncClient, mod
     client = MDMClient(server, http)
     command_uuid, plist = new_command()
     with pytest.raises(MDMServerError, match="unreachable"):
-        await client.enqueue(["A"], command_uuid, plist)
+        await client.enqueue(["A"], command_uuid, plist, push=True)
     with pytest.raises(MDMServerError, match="unreachable"):
         await client.push(["A"])
 
@@ -199,10 +214,10 @@ async def test_5xx_without_a_result_is_a_server_error(
     if mode == "micromdm" and kind == "empty":
         # MicroMDM's 500 {"error": ...} is its per-command refusal; an empty one says nothing.
         with pytest.raises((MDMServerError, MDMRejectedError)):
-            await client.enqueue(["A"], command_uuid, plist)
+            await client.enqueue(["A"], command_uuid, plist, push=True)
         return
     with pytest.raises(MDMServerError):
-        await client.enqueue(["A"], command_uuid, plist)
+        await client.enqueue(["A"], command_uuid, plist, push=True)
     if mode == "nanomdm":
         with pytest.raises(MDMServerError):
             await client.push(["A"])
@@ -217,7 +232,7 @@ async def test_user_channel_id_reaches_the_server_intact(
         assert user_eid is not None
         command_uuid, plist = new_command()
 
-        await mdm.client.enqueue([user_eid], command_uuid, plist)
+        await mdm.client.enqueue([user_eid], command_uuid, plist, push=False)
         await mdm.client.push([user_eid])
 
         [(path, _, _)] = mdm.requests("PUT", "/v1/enqueue/")
@@ -239,7 +254,7 @@ async def test_ids_are_percent_encoded(
     async with simulated_mdm(http, webhook_url, mode, devices=1) as mdm:
         command_uuid, plist = new_command()
         with pytest.raises(MDMRejectedError) as raised:
-            await mdm.client.enqueue([odd_id], command_uuid, plist)
+            await mdm.client.enqueue([odd_id], command_uuid, plist, push=False)
         assert f"unknown enrollment id: {odd_id}" in str(raised.value)
         [request] = [r for r in mdm.sim.requests if r.method in ("PUT", "POST")]
         assert request.query == ({"nopush": "1"} if mode == "nanomdm" else {})

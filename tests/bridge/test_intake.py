@@ -14,11 +14,18 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from mdmflow.store.intake import IntakeKind, IntakeStore
+from mdmflow.store.database import Database
+from mdmflow.store.intake import IntakeEntry, IntakeKind, IntakeStore
 from tests.bridge.helpers import DEVINFOLOG, acknowledged_body, enqueued_uuids, workflow_id
 from tests.events.test_checkin_events import exists, subscribe
 from tests.support.postgres import EphemeralPostgres, unique_database_name
-from tests.support.reports import authenticate, checkin_event, post_checkin, token_update
+from tests.support.reports import (
+    authenticate,
+    checkin_event,
+    post_checkin,
+    post_idle,
+    token_update,
+)
 from tests.support.stack import Stack, running_stack
 
 HELD = dt.timedelta(minutes=10)
@@ -101,6 +108,48 @@ async def test_a_check_in_waits_for_the_earlier_one_of_its_enrollment(
     # Authenticate's cancel ran first, so the Enrollment start that followed still runs.
     description = await client.get_workflow_handle(workflow_id(eid)).describe()
     assert description.status == WorkflowExecutionStatus.RUNNING
+
+
+class CountingIntakeStore(IntakeStore):
+    """The real store, counting what it was asked to keep, by kind."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.accepted: list[IntakeKind] = []
+
+    async def accept(
+        self,
+        kind: IntakeKind,
+        enrollment_id: str,
+        command_uuid: str,
+        body: bytes,
+        lease: dt.timedelta,
+    ) -> IntakeEntry:
+        self.accepted.append(kind)
+        return await super().accept(kind, enrollment_id, command_uuid, body, lease)
+
+
+async def test_an_idle_nothing_listens_to_is_answered_without_being_kept(
+    client: Client, tmp_path: Path
+) -> None:
+    stores: list[CountingIntakeStore] = []
+
+    def counting(db: Database) -> IntakeStore:
+        stores.append(CountingIntakeStore(db))
+        return stores[-1]
+
+    async with running_stack(
+        client, f"sqlite+aiosqlite:///{tmp_path}/app.db", devices=1, intake_store=counting
+    ) as stack:
+        [store] = stores
+        eid = stack.sim.enrollment_ids()[0]
+        assert (await post_idle(stack.bridge_url, eid)).status_code == 200
+        assert store.accepted == [], "no subscription, no handler: nothing to deliver or keep"
+
+        await subscribe(stack, "on-idle", "Idle")
+        assert (await post_idle(stack.bridge_url, eid)).status_code == 200
+        assert store.accepted == [IntakeKind.IDLE]
+        assert await exists(client, workflow_id(eid)), "the Idle subscription's workflow started"
 
 
 async def test_the_bridge_answers_503_only_when_the_app_database_is_down(

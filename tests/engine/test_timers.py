@@ -52,7 +52,13 @@ async def start_probe(
 
 
 def pushes(stack: Stack) -> list[str]:
-    return [r.path for r in stack.sim.requests if r.path.startswith("/v1/push/")]
+    """Requests that push: a push, or an enqueue without ``nopush`` (a step's last command)."""
+    return [
+        r.path
+        for r in stack.sim.requests
+        if r.path.startswith("/v1/push/")
+        or (r.path.startswith("/v1/enqueue/") and not r.query.get("nopush"))
+    ]
 
 
 async def test_notnow_never_completes_and_timeout_hands_back_partial_results(
@@ -76,10 +82,10 @@ async def test_repush_every_interval_while_unanswered(
 ) -> None:
     handle = await start_probe(stack, [{"name": "a", "commands": ["DeviceInformation"]}])
     await handle.result()
-    # one push after the enqueue, then one at day 1 and day 2; the step times out at day 3
+    # the enqueue pushes, then a re-push at day 1 and day 2; the step times out at day 3
     assert len(pushes(stack)) == 3
     enqueues = [r for r in stack.sim.requests if r.path.startswith("/v1/enqueue/")]
-    assert [r.query.get("nopush") for r in enqueues] == ["1"]
+    assert [r.query.get("nopush") for r in enqueues] == [None]
 
 
 async def test_step_timeout_beats_workflow_timeout_beats_engine_default(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from mdmflow.config import Settings
 from mdmflow.simulator import Simulator, SimulatorConfig, run_simulator
 from mdmflow.simulator.simulator import SessionHold
 from mdmflow.store.database import Database
+from mdmflow.store.intake import IntakeStore
 from mdmflow.worker import build_fleet_worker, build_worker, worker_activities
 from mdmflow.workflows.event_handlers import MDMEventHandler
 from mdmflow.workflows.registry import EVENT_HANDLERS
@@ -87,6 +88,7 @@ async def running_stack(
     settings: dict[str, Any] | None = None,
     simulator: dict[str, Any] | None = None,
     hold: SessionHold | None = None,
+    intake_store: Callable[[Database], IntakeStore] = IntakeStore,
 ) -> AsyncIterator[Stack]:
     """Start bridge, simulator and worker on a fresh task queue; stop them on exit.
 
@@ -107,7 +109,9 @@ async def running_stack(
     client = recording_client(client, started)
     async with contextlib.AsyncExitStack() as stack:
         bridge_url = await stack.enter_async_context(
-            running_bridge(base, client, (*EVENT_HANDLERS, *extra_event_handlers))
+            running_bridge(
+                base, client, (*EVENT_HANDLERS, *extra_event_handlers), intake_store=intake_store
+            )
         )
         sim, sim_url = await stack.enter_async_context(
             run_simulator(

@@ -40,7 +40,6 @@ from faults.cluster import Cluster, ClusterSpec, Outcome, now, running_cluster, 
 from faults.figures import Figure, seconds_summary
 from faults.procs import poll_until
 from faults.scenarios.common import duplicate_uuids
-from faults.simulator import ApiKind
 
 ENQUEUE_SERVED = "enqueue in flight, served after the kill"
 ENQUEUE_DROPPED = "enqueue in flight, never served"
@@ -138,17 +137,16 @@ async def _kill_at(cluster: Cluster, ids: list[str], moment: str) -> tuple[list[
     returns the victims and the seconds the replacement took to poll."""
     (worker,) = cluster.live_workers()
     sim, gate = cluster.sim, cluster.mdm.gate
-    door: ApiKind | None = "enqueue" if moment in (ENQUEUE_SERVED, ENQUEUE_DROPPED) else None
-    if door is not None:
-        gate.hold(door, ids)
+    held = moment in (ENQUEUE_SERVED, ENQUEUE_DROPPED)
+    if held:
+        gate.hold("enqueue", ids)
     else:
         sim.go_offline(ids)
     wids = await cluster.start_devinfolog(ids)
-    if door is not None:
-        held_door = door
+    if held:
         await poll_until(
-            f"waiting for {held_door} requests of {ids} at the MDM server",
-            lambda: set(ids) <= gate.waiting(held_door),
+            f"waiting for enqueue requests of {ids} at the MDM server",
+            lambda: set(ids) <= gate.waiting("enqueue"),
             60.0,
         )
     else:
@@ -162,7 +160,7 @@ async def _kill_at(cluster: Cluster, ids: list[str], moment: str) -> tuple[list[
         sim.come_online(ids)
         await cluster.wait_task_started(wids)
     await worker.kill9()
-    if door is not None:
+    if held:
         gate.release(drop=moment != ENQUEUE_SERVED)
     elif moment == WAITING:
         sim.come_online(ids)  # the answers arrive just after the kill

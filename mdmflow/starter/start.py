@@ -94,7 +94,8 @@ async def prepare_start(
     ``checker`` the database requirements are left to the workflow, which then fails on its
     own; every caller in mdmflow passes one. A context holding secrets (certprof's text
     replacements) needs a ``sealer``: its secrets are sealed for every ID here, and the
-    workflows start with a context that only names them.
+    workflows start with a context that only names them. Without ``engine`` the workflows get
+    the documented defaults (:class:`EngineSettings`), carried in the start input all the same.
     """
     cls = workflow_class(name)
     unique = unique_ids(ids)
@@ -113,7 +114,7 @@ async def prepare_start(
             context=context,
             url_params=url_params or {},
             event=event,
-            engine=engine,
+            engine=engine or EngineSettings(),
         )
         for eid in unique
     ]

@@ -70,7 +70,8 @@ REASK_PATCH = "reask-lost-queries"
 REPORT_VIEW_PATCH = "bounded-report-view"
 LEAN_START_PATCH = "lean-first-task"
 """Engine settings from the start input, the last-started record with the first enqueue,
-search attributes from the starter: no call on the first workflow task."""
+search attributes from the starter: no call on the first workflow task. Recorded only by runs
+started without engine settings (see :meth:`MDMWorkflow._lean_start`)."""
 ENQUEUE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -216,7 +217,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         if start.continued is not None:
             self._steps_done = list(start.continued.steps_completed)
             self._step_labels = list(self._steps_done)
-        lean = workflow.patched(LEAN_START_PATCH)
+        lean = self._lean_start(start)
         self._upsert_start_attributes(everything=not lean)
         typed_start = self._parse(start)
         if lean:
@@ -247,6 +248,23 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._step = self._waiting_for = None
         workflow.set_current_details(self._done_details())
         return result
+
+    @staticmethod
+    def _lean_start(start: WorkflowStart) -> bool:
+        """Whether this run takes the lean first task, without a patch marker where one can be
+        spared (a marker is two history events and a visibility write on every run).
+
+        Engine settings in the start input came with the lean first task, so a run that has
+        them is lean. Runs started that way by earlier code recorded the marker, and the SDK
+        fails a replay whose code does not ask for a marker in its history: when replaying,
+        the patch is asked for and its answer ignored. A start without engine settings
+        (``temporal workflow start``) may be older than the lean task: the marker decides.
+        """
+        if start.engine is None:
+            return workflow.patched(LEAN_START_PATCH)
+        if workflow.unsafe.is_replaying():
+            workflow.patched(LEAN_START_PATCH)
+        return True
 
     def waiting_for(self, reason: str | None) -> None:
         """Say in the workflow's own words what it waits for (shown in the Web UI's current

@@ -2,7 +2,7 @@
 (names are history-name prefixes, such as ``fleetstart``; none records all).
 
 Each scenario runs a shipped workflow on the real stack (dev server, bridge, simulator) and
-writes its history to ``tests/replay/histories/v2-<name>.json``. Re-record only when a
+writes its history to ``tests/replay/histories/<GENERATION>-<name>.json``. Re-record only when a
 workflow change is *meant* to be incompatible; otherwise the replay test is what catches it.
 
 Histories are recorded with the payload codec and the tests' key ring, as a deployment stores
@@ -46,10 +46,11 @@ from tests.support.stack import ClockHold, Stack, running_stack
 from tests.support.temporal import DEV_SERVER_ARGS, binary
 
 HISTORIES = Path(__file__).parent / "histories"
-GENERATION = "v2"
+GENERATION = "v3"
 """Prefix of the histories this code records. Older ones are never rewritten: they show that
-workflows started by earlier code (unprefixed: before the lean first task, the re-ask and
-references for bulk and secrets; ``pre-codec-``: before payloads were encrypted) replay."""
+workflows started by earlier code (``v2-``: the lean first task behind its patch marker on
+every run; unprefixed: before the lean first task, the re-ask and references for bulk and
+secrets; ``pre-codec-``: before payloads were encrypted) replay."""
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 INVENTORY = "io.micromdm.wf.inventory.v1"
 

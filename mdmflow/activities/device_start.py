@@ -30,6 +30,7 @@ async def start_device(
     name: str,
     exclusive: bool,
     summary: str,
+    first_step: str = "",
 ) -> bool:
     """Start ``name`` on one device; False if its workflow ID is running already (NanoCMD's
     exclusivity, or the same instance's start repeated)."""
@@ -41,7 +42,9 @@ async def start_device(
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             task_timeout=WORKFLOW_TASK_TIMEOUT,
-            search_attributes=search.start_attributes(name, start.enrollment_id, start.instance_id),
+            search_attributes=search.start_attributes(
+                name, start.enrollment_id, start.instance_id, first_step
+            ),
             static_summary=f"{summary} on {start.enrollment_id}",
             static_details=device_details(start.instance_id, start.context),
         )

@@ -79,6 +79,7 @@ class FleetActivities:
                 name=fleet.workflow,
                 exclusive=fleet.exclusive,
                 summary=fleet.device_summary,
+                first_step=fleet.first_step,
             )
             tally.record(index, eid, started=started)
 

@@ -98,6 +98,8 @@ class FleetStartInput(BaseModel):
     """The device workflow's type (NanoCMD name)."""
     exclusive: bool
     device_summary: str
+    first_step: str = ""
+    """The device workflow's ``WorkflowConfig.first_step``, set with its search attributes."""
     context: str = ""
     """The start context, its secrets already sealed in the app database."""
     engine: EngineSettings | None = None

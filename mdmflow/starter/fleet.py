@@ -52,6 +52,7 @@ async def start_fleet(
         workflow=prepared.name,
         exclusive=prepared.cls.config.exclusive,
         device_summary=prepared.cls.config.summary,
+        first_step=prepared.cls.config.first_step,
         context=first.context,
         engine=first.engine,
         pages=pages,

@@ -175,6 +175,7 @@ async def start_prepared(client: Client, task_queue: str, prepared: PreparedStar
                 name=cls.config.name,
                 exclusive=cls.config.exclusive,
                 summary=cls.config.summary,
+                first_step=cls.config.first_step,
             )
 
     starts = prepared.starts

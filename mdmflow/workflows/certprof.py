@@ -45,7 +45,9 @@ class CertProfWorkflow(MDMWorkflow[CertProfStart, CertProfResult]):
     workflow with the reason; keeping a good certificate completes it with the decision.
     """
 
-    config = WorkflowConfig(name=CERTPROF, summary="Install or renew a certificate profile")
+    config = WorkflowConfig(
+        name=CERTPROF, summary="Install or renew a certificate profile", first_step="list"
+    )
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> CertProfResult:

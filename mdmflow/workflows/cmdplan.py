@@ -32,7 +32,9 @@ class CmdPlanWorkflow(MDMWorkflow[CmdPlanStart, CmdPlanResult]):
     """Load the plan and its profiles, send every command in one step, report each."""
 
     config = WorkflowConfig(
-        name=CMDPLAN, summary="Send a command plan (profiles, apps, DeviceConfigured)"
+        name=CMDPLAN,
+        summary="Send a command plan (profiles, apps, DeviceConfigured)",
+        first_step="plan",
     )
 
     @workflow.run

@@ -24,7 +24,11 @@ QUERIES = ["UDID", "SerialNumber", "Model", "ModelName", "DeviceName", "OSVersio
 class DevInfoLogWorkflow(MDMWorkflow[WorkflowStart, DeviceInfoLog]):
     """One ``DeviceInformation`` step; the start context is ignored, as in NanoCMD."""
 
-    config = WorkflowConfig(name=DEVINFOLOG, summary="Log a device's DeviceInformation")
+    config = WorkflowConfig(
+        name=DEVINFOLOG,
+        summary="Log a device's DeviceInformation",
+        first_step="DeviceInformation",
+    )
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> DeviceInfoLog:

@@ -132,6 +132,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._step_labels: list[str] = []
         self._waiting_for: str | None = None
         self._first_enqueue_records_start = False
+        self._preset_step: str | None = None
 
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> StartT:
@@ -217,6 +218,8 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         if start.continued is not None:
             self._steps_done = list(start.continued.steps_completed)
             self._step_labels = list(self._steps_done)
+        if start.continued is None:
+            self._preset_step = workflow.info().typed_search_attributes.get(search.STEP)
         lean = self._lean_start(start)
         self._upsert_start_attributes(everything=not lean)
         typed_start = self._parse(start)
@@ -396,10 +399,18 @@ class MDMWorkflow(Generic[StartT, ResultT]):
     def _enter_step(
         self, name: str, waiting_until: datetime | None = None, *, label: str | None = None
     ) -> None:
-        """``label`` names the step in the ``MdmStep`` column where NanoCMD's name is empty."""
+        """``label`` names the step in the ``MdmStep`` column where NanoCMD's name is empty.
+
+        A fresh run's first step is not upserted when the starter set the same value
+        (``WorkflowConfig.first_step``). That depends only on the start event, so replay
+        decides as the first run did: starts by earlier code never carried ``MdmStep``.
+        """
         self._step = name
         self._step_started = workflow.now()
-        workflow.upsert_search_attributes([search.STEP.value_set(label or name)])
+        value, preset = label or name, self._preset_step
+        self._preset_step = None
+        if value != preset:
+            workflow.upsert_search_attributes([search.STEP.value_set(value)])
         self._show_details(waiting_until)
 
     async def _enqueue(

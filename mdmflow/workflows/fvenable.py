@@ -45,7 +45,11 @@ class FileVaultEnableWorkflow(MDMWorkflow[FileVaultProgress, FileVaultEnableResu
     when the last poll still found no key.
     """
 
-    config = WorkflowConfig(name=FVENABLE, summary="Enable FileVault and escrow the recovery key")
+    config = WorkflowConfig(
+        name=FVENABLE,
+        summary="Enable FileVault and escrow the recovery key",
+        first_step="install",
+    )
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> FileVaultEnableResult:

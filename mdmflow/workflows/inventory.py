@@ -62,6 +62,7 @@ class InventoryWorkflow(MDMWorkflow[WorkflowStart, InventoryResult]):
     config = WorkflowConfig(
         name=INVENTORY,
         summary="Store a device's DeviceInformation and SecurityInfo values",
+        first_step="DeviceInformation + SecurityInfo",
         command_response_types=frozenset({"SecurityInfo"}),
     )
 

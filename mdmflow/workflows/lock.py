@@ -49,7 +49,9 @@ class LockWorkflow(MDMWorkflow[WorkflowStart, LockResult]):
     ``StepError``; the PIN stays escrowed, since the device may still have been locked.
     """
 
-    config = WorkflowConfig(name=LOCK_WORKFLOW, summary="Lock a device with an escrowed PIN")
+    config = WorkflowConfig(
+        name=LOCK_WORKFLOW, summary="Lock a device with an escrowed PIN", first_step="DeviceLock"
+    )
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> LockResult:

@@ -34,7 +34,9 @@ with workflow.unsafe.imports_passed_through():
 class ProfileWorkflow(MDMWorkflow[ProfileStart, ProfileResult]):
     """Steps ``list`` (ProfileList, managed only) and, if anything differs, ``install``."""
 
-    config = WorkflowConfig(name=PROFILE, summary="Install and remove configuration profiles")
+    config = WorkflowConfig(
+        name=PROFILE, summary="Install and remove configuration profiles", first_step="list"
+    )
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> ProfileResult:

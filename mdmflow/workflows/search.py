@@ -13,13 +13,15 @@ ALL = (ENROLLMENT_ID, WORKFLOW_NAME, INSTANCE_ID, STEP)
 
 
 def start_attributes(
-    workflow_name: str, enrollment_id: str, instance_id: str
+    workflow_name: str, enrollment_id: str, instance_id: str, first_step: str = ""
 ) -> TypedSearchAttributes:
-    """What a starter sets on a device workflow; the workflow itself then upserts only its step."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(ENROLLMENT_ID, enrollment_id),
-            SearchAttributePair(WORKFLOW_NAME, workflow_name),
-            SearchAttributePair(INSTANCE_ID, instance_id),
-        ]
-    )
+    """What a starter sets on a device workflow: with ``first_step`` (its config's), the
+    workflow upserts its step only when it changes."""
+    pairs = [
+        SearchAttributePair(ENROLLMENT_ID, enrollment_id),
+        SearchAttributePair(WORKFLOW_NAME, workflow_name),
+        SearchAttributePair(INSTANCE_ID, instance_id),
+    ]
+    if first_step:
+        pairs.append(SearchAttributePair(STEP, first_step))
+    return TypedSearchAttributes(pairs)

@@ -33,6 +33,11 @@ class WorkflowConfig:
     command_response_types: frozenset[str] = field(default_factory=frozenset)
     """Request types whose every report the workflow takes, whichever workflow sent the
     command (NanoCMD's ``AllCommandResponseRequestTypes``)."""
+    first_step: str = ""
+    """The ``MdmStep`` a fresh run's first step shows (its name, or the request types of an
+    unnamed step), where it does not depend on the start: the starter sets it with the other
+    search attributes, sparing every run an upsert (a history event and a visibility write).
+    Empty: the workflow upserts it. A wrong value costs only that saving."""
 
     def workflow_id(self, enrollment_id: str, instance_id: str) -> str:
         return device_workflow_id(self.name, self.exclusive, enrollment_id, instance_id)

@@ -1,10 +1,12 @@
 """What a device workflow's history holds besides its steps: a run started by mdmflow's
-starter carries its engine settings and search attributes, so it records no patch marker and
-upserts only its step; a bare ``temporal workflow start`` still gets the lean first task (by
-the patch) and the search attributes the starter would have set."""
+starter carries its engine settings and search attributes (its first step's included), so it
+records no patch marker and upserts nothing until its step changes; a bare ``temporal workflow
+start`` still gets the lean first task (by the patch) and the search attributes the starter
+would have set. Every declared first step is the one its workflow's recorded run took."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,11 +20,15 @@ from temporalio.client import Client, WorkflowHandle
 from mdmflow.workflows import search
 from mdmflow.workflows.engine import LEAN_START_PATCH
 from mdmflow.workflows.models import WorkflowStart
+from mdmflow.workflows.registry import WORKFLOWS, workflow_class
+from tests.replay.record import GENERATION, HISTORIES
 from tests.replay.starts import started
 from tests.support.history import events
 from tests.support.stack import Stack, running_stack
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
+SHORT = {name: name.split(".")[-2] for name in WORKFLOWS}
+"""A workflow's name in recorded history file names: ``io.micromdm.wf.lock.v1`` -> ``lock``."""
 MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
 UPSERT = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
 
@@ -61,13 +67,49 @@ async def finished_history(handle: WorkflowHandle[Any, Any]) -> list[HistoryEven
     return await events(handle)
 
 
-async def test_a_starter_run_records_no_patch_and_upserts_only_its_step(stack: Stack) -> None:
+async def test_a_starter_run_records_no_patch_and_upserts_nothing(stack: Stack) -> None:
     eid = stack.sim.enrollment_ids()[0]
     handle = await started(stack, DEVINFOLOG, WorkflowStart(enrollment_id=eid))
     history = await finished_history(handle)
 
     assert patch_markers(history) == []
-    assert upserted_keys(history) == [[search.STEP.name]]
+    assert upserted_keys(history) == []
+    step = (await handle.describe()).typed_search_attributes.get(search.STEP)
+    assert step == workflow_class(DEVINFOLOG).config.first_step == "DeviceInformation"
+
+
+DECLARED = sorted(n for n, cls in WORKFLOWS.items() if cls.config.first_step)
+
+
+@pytest.mark.parametrize("name", DECLARED)
+def test_the_declared_first_step_is_the_first_step_taken(name: str) -> None:
+    """In the latest recorded history of each workflow declaring a first step, the starter
+    set it, and the first ``MdmStep`` upsert (if any) names a later step. (Not replay: that
+    the step is right is this test's, that replay agrees is the replay test's.)"""
+    recorded = sorted(HISTORIES.glob(f"{GENERATION}-{SHORT[name]}-*.json"))
+    assert recorded, f"no {GENERATION} history of {name}"
+    for path in recorded:
+        events = json.loads(path.read_text())["events"]
+        started_with = events[0]["workflowExecutionStartedEventAttributes"]
+        if "continuedExecutionRunId" in started_with:
+            continue  # a continued run carries its predecessor's attributes
+        assert step_value(started_with["searchAttributes"]) == WORKFLOWS[name].config.first_step
+        upserts = [
+            step_value(e["upsertWorkflowSearchAttributesEventAttributes"]["searchAttributes"])
+            for e in events
+            if e["eventType"] == "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
+        ]
+        changed = [v for v in upserts if v is not None]
+        assert not changed or changed[0] != WORKFLOWS[name].config.first_step, path.name
+
+
+def step_value(attributes: dict[str, Any]) -> str | None:
+    """``MdmStep`` from a JSON history's search attributes, None when absent."""
+    field = attributes.get("indexedFields", {}).get(search.STEP.name)
+    if field is None:
+        return None
+    value: str = json.loads(base64.b64decode(field["data"]))
+    return value
 
 
 async def test_a_start_without_engine_settings_is_lean_by_its_patch(stack: Stack) -> None:

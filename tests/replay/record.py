@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from mdmflow.workflows import search
 from mdmflow.workflows.fvenable_poll import FVENABLE, POLLS_PER_RUN
 from mdmflow.workflows.fvrotate import FVROTATE
 from mdmflow.workflows.models import WorkflowStart
+from mdmflow.workflows.registry import workflow_class
 from tests.replay.content_scenarios import (
     certprof_renewed,
     cmdplan_enrollment,
@@ -120,12 +122,17 @@ async def filevault_enable_then_rotate(stack: Stack) -> Recorded:
     recorded: Recorded = {}
     for name, short in ((FVENABLE, "fvenable"), (FVROTATE, "fvrotate")):
         # Started on the client itself: only its handle's result() lets the time-skipping
-        # server skip time (one from get_workflow_handle would wait in real time).
+        # server skip time (one from get_workflow_handle would wait in real time). As the
+        # starter would: engine settings and search attributes with the start.
+        instance_id = str(uuid.uuid4())
         handle = await stack.client.start_workflow(
             name,
-            WorkflowStart(enrollment_id=eid, engine=stack.settings.engine),
+            WorkflowStart(enrollment_id=eid, instance_id=instance_id, engine=stack.settings.engine),
             id=f"{name}/{eid}",
             task_queue=stack.task_queue,
+            search_attributes=search.start_attributes(
+                name, eid, instance_id, workflow_class(name).config.first_step
+            ),
         )
         await handle.result()
         chain = await runs(stack.client, handle.id)

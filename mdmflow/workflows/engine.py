@@ -71,7 +71,7 @@ REPORT_VIEW_PATCH = "bounded-report-view"
 LEAN_START_PATCH = "lean-first-task"
 """Engine settings from the start input, the last-started record with the first enqueue,
 search attributes from the starter: no call on the first workflow task. Recorded only by runs
-started without engine settings (see :meth:`MDMWorkflow._lean_start`)."""
+started without engine settings (see :meth:`MDMWorkflow.patched_before_engine`)."""
 ENQUEUE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -220,7 +220,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             self._step_labels = list(self._steps_done)
         if start.continued is None:
             self._preset_step = workflow.info().typed_search_attributes.get(search.STEP)
-        lean = self._lean_start(start)
+        lean = self.patched_before_engine(start, LEAN_START_PATCH)
         self._upsert_start_attributes(everything=not lean)
         typed_start = self._parse(start)
         if lean:
@@ -253,20 +253,21 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         return result
 
     @staticmethod
-    def _lean_start(start: WorkflowStart) -> bool:
-        """Whether this run takes the lean first task, without a patch marker where one can be
-        spared (a marker is two history events and a visibility write on every run).
+    def patched_before_engine(start: WorkflowStart, patch_id: str) -> bool:
+        """``workflow.patched`` for a patch no newer than engine settings in the start input
+        (the lean first task, lock's PIN by reference), without a marker where one can be
+        spared: a marker is two history events and a visibility write on every run.
 
-        Engine settings in the start input came with the lean first task, so a run that has
-        them is lean. Runs started that way by earlier code recorded the marker, and the SDK
+        A run whose start carries engine settings was started by code that took the patch,
+        so it takes it. Runs started so by earlier code recorded the marker, and the SDK
         fails a replay whose code does not ask for a marker in its history: when replaying,
         the patch is asked for and its answer ignored. A start without engine settings
-        (``temporal workflow start``) may be older than the lean task: the marker decides.
+        (``temporal workflow start``) may be older than the patch: the marker decides.
         """
         if start.engine is None:
-            return workflow.patched(LEAN_START_PATCH)
+            return workflow.patched(patch_id)
         if workflow.unsafe.is_replaying():
-            workflow.patched(LEAN_START_PATCH)
+            workflow.patched(patch_id)
         return True
 
     def waiting_for(self, reason: str | None) -> None:

@@ -62,7 +62,7 @@ class LockWorkflow(MDMWorkflow[WorkflowStart, LockResult]):
         return start
 
     async def steps(self, start: WorkflowStart) -> LockResult:
-        if workflow.patched(PIN_BY_REFERENCE_PATCH):
+        if self.patched_before_engine(start, PIN_BY_REFERENCE_PATCH):
             sent_at = workflow.now()
             await workflow.execute_activity_method(
                 LockActivities.escrow_new_pin,

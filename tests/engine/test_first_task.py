@@ -1,6 +1,7 @@
 """What a device workflow's history holds besides its steps: a run started by mdmflow's
 starter carries its engine settings and search attributes (its first step's included), so it
-records no patch marker and upserts nothing until its step changes; a bare ``temporal workflow
+records no patch marker (neither the lean first task's nor lock's PIN by reference) and
+upserts nothing until its step changes; a bare ``temporal workflow
 start`` still gets the lean first task (by the patch) and the search attributes the starter
 would have set. Every declared first step is the one its workflow's recorded run took."""
 
@@ -17,6 +18,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
 
+from mdmflow.activities.lock_models import LOCK_WORKFLOW
 from mdmflow.workflows import search
 from mdmflow.workflows.engine import LEAN_START_PATCH
 from mdmflow.workflows.models import WorkflowStart
@@ -67,15 +69,17 @@ async def finished_history(handle: WorkflowHandle[Any, Any]) -> list[HistoryEven
     return await events(handle)
 
 
-async def test_a_starter_run_records_no_patch_and_upserts_nothing(stack: Stack) -> None:
+@pytest.mark.parametrize("name", [DEVINFOLOG, LOCK_WORKFLOW])
+async def test_a_starter_run_records_no_patch_and_upserts_nothing(stack: Stack, name: str) -> None:
+    """Lock's PIN by reference is a patch as old as the lean first task: neither is marked."""
     eid = stack.sim.enrollment_ids()[0]
-    handle = await started(stack, DEVINFOLOG, WorkflowStart(enrollment_id=eid))
+    handle = await started(stack, name, WorkflowStart(enrollment_id=eid))
     history = await finished_history(handle)
 
     assert patch_markers(history) == []
     assert upserted_keys(history) == []
     step = (await handle.describe()).typed_search_attributes.get(search.STEP)
-    assert step == workflow_class(DEVINFOLOG).config.first_step == "DeviceInformation"
+    assert step == workflow_class(name).config.first_step != ""
 
 
 DECLARED = sorted(n for n, cls in WORKFLOWS.items() if cls.config.first_step)

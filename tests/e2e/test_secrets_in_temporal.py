@@ -244,8 +244,8 @@ def shows(text: str, secret: str) -> bool:
 
 def as_base64(secret: str) -> str:
     """``secret`` in base64 as JSON shows bytes, whole groups only (a last partial group
-    depends on what follows). Shorter prefixes gave false alarms: four characters of a PIN's
-    base64 turn up by chance in a few hundred KB of encrypted payloads about once in fifty runs."""
+    depends on what follows). The four characters checked before could turn up by chance in a
+    few hundred KB of encrypted payloads (by estimate about one run in fifty)."""
     whole = len(secret.encode()) // 3 * 3
     return base64.b64encode(secret.encode()[:whole]).decode()
 

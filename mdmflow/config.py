@@ -140,7 +140,7 @@ class Settings(BaseSettings):
     @property
     def engine(self) -> EngineSettings:
         """The engine defaults every start carries to its workflow."""
-        return EngineSettings(
+        return EngineSettings.for_new_start(
             step_timeout_s=self.step_timeout, repush_interval_s=self.repush_interval
         )
 

@@ -18,6 +18,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from mdmflow.activities.models import EngineSettings
 from mdmflow.workflows.models import WorkflowStart
 from tests.cli.test_dev import MDMFLOW, free_port
 from tests.deploy.files import dashboard_metrics
@@ -93,23 +94,30 @@ async def test_the_worker_serves_the_sdk_metrics_the_dashboard_plots(
 ) -> None:
     port = free_port()
     env = worker_env(temporal_env, tmp_path, f"127.0.0.1:{port}")
-    eid = str(uuid.uuid4()).upper()
+    new_eid, earlier_eid = (str(uuid.uuid4()).upper() for _ in range(2))
     async with worker_process(env) as proc:
-        handle = await client.start_workflow(
-            DEVINFOLOG,
-            WorkflowStart(enrollment_id=eid),
-            id=f"{DEVINFOLOG}/{eid}",
-            task_queue=env["MDMFLOW_TASK_QUEUE"],
-        )
+        # This version's start enqueues as a local activity; a run started by earlier code
+        # (engine settings without local_enqueue) as a regular one. Both kinds are plotted.
+        handles = [
+            await client.start_workflow(
+                DEVINFOLOG,
+                WorkflowStart(enrollment_id=eid, engine=engine),
+                id=f"{DEVINFOLOG}/{eid}",
+                task_queue=env["MDMFLOW_TASK_QUEUE"],
+            )
+            for eid, engine in [(new_eid, None), (earlier_eid, EngineSettings())]
+        ]
         try:
             wanted = dashboard_metrics("temporal_")
             metrics = await scrape_until(f"http://127.0.0.1:{port}/metrics", wanted, proc)
         finally:
-            await handle.terminate("test over")
-    failed = metrics.total(
-        "temporal_activity_execution_failed_total", activity_type="mdm_enqueue_step"
-    )
-    assert failed >= 1, "the unreachable MDM server fails the enqueue activity"
+            for handle in handles:
+                await handle.terminate("test over")
+    enqueue = {"activity_type": "mdm_enqueue_step"}
+    local_failed = metrics.total("temporal_local_activity_execution_failed_total", **enqueue)
+    assert local_failed >= 1, "the unreachable MDM server fails the local enqueue"
+    failed = metrics.total("temporal_activity_execution_failed_total", **enqueue)
+    assert failed >= 1, "and the regular enqueue of a run started by earlier code"
     queue = env["MDMFLOW_TASK_QUEUE"]
     assert (
         metrics.total("temporal_workflow_task_schedule_to_start_latency_count", task_queue=queue)

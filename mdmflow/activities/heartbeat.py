@@ -32,6 +32,12 @@ async def heartbeating(
     the start; with ``details``, each beat carries what it returns then (a retry resumes from
     the last one the server got)."""
 
+    if activity.info().is_local:
+        # A local activity has no heartbeat: it lives inside a workflow task, which the SDK
+        # keeps alive while it runs, and a dead worker's task times out as a whole.
+        yield
+        return
+
     async def beat() -> None:
         while True:
             await asyncio.sleep(interval_s)

@@ -4,7 +4,9 @@ An enqueue activity is retried with the same command UUIDs (minted in the workfl
 retry re-sends the same commands and the MDM server's duplicate answer counts as success.
 Enqueue and push heartbeat all the while they run (``heartbeating``), so the engine can give
 them a short heartbeat timeout: a killed worker's step resumes in seconds, and a slow MDM
-server does not make a live activity look dead.
+server does not make a live activity look dead. The engine now runs the enqueue as a local
+activity (see ``MDMWorkflow._enqueues_locally``), which has no heartbeat; the regular one stays
+for runs started by earlier code.
 """
 
 from __future__ import annotations

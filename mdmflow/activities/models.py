@@ -67,6 +67,22 @@ class EngineSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
     step_timeout_s: int = Field(default=DEFAULT_STEP_TIMEOUT_S, gt=0)
     repush_interval_s: int = Field(default=DEFAULT_REPUSH_INTERVAL_S, gt=0)
+    local_enqueue: bool = False
+    """Enqueue each step as a local activity, inside the workflow task that decides the step.
+    Every start by this version sets it (:meth:`for_new_start`); False, its value when absent,
+    is how runs started by earlier code say they enqueue with a regular activity, which
+    their histories hold and their replays must repeat."""
+
+    @classmethod
+    def for_new_start(
+        cls,
+        step_timeout_s: int = DEFAULT_STEP_TIMEOUT_S,
+        repush_interval_s: int = DEFAULT_REPUSH_INTERVAL_S,
+    ) -> EngineSettings:
+        """What a start made now carries: the given defaults and this version's engine."""
+        return cls(
+            step_timeout_s=step_timeout_s, repush_interval_s=repush_interval_s, local_enqueue=True
+        )
 
 
 class PayloadRef(BaseModel):

@@ -114,7 +114,7 @@ async def prepare_start(
             context=context,
             url_params=url_params or {},
             event=event,
-            engine=engine or EngineSettings(),
+            engine=engine or EngineSettings.for_new_start(),
         )
         for eid in unique
     ]

@@ -1,9 +1,10 @@
 """What a device workflow's history holds besides its steps: a run started by mdmflow's
 starter carries its engine settings and search attributes (its first step's included), so it
 records no patch marker (neither the lean first task's nor lock's PIN by reference) and
-upserts nothing until its step changes; a bare ``temporal workflow start`` still gets the lean
-first task (by the patch) and the search attributes the starter would have set. Every
-declared first step is the one its workflow's recorded run took."""
+upserts nothing until its step changes, and it enqueues as a local activity; a bare
+``temporal workflow start`` still gets the lean first task and the local enqueue (by their
+patches) and the search attributes the starter would have set. Every declared first step is
+the one its workflow's recorded run took."""
 
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ from temporalio.client import Client, WorkflowHandle
 from mdmflow.activities.lock_models import LOCK_WORKFLOW
 from mdmflow.activities.models import ENQUEUE_ACTIVITY
 from mdmflow.workflows import search
-from mdmflow.workflows.engine import LEAN_START_PATCH
+from mdmflow.workflows.engine import LEAN_START_PATCH, LOCAL_ENQUEUE_PATCH
 from mdmflow.workflows.models import WorkflowStart
 from mdmflow.workflows.registry import WORKFLOWS, workflow_class
 from tests.replay.record import GENERATION, HISTORIES
 from tests.replay.starts import started
-from tests.support.history import events
+from tests.support.history import LOCAL_ACTIVITY_MARKER, events
 from tests.support.stack import Stack, running_stack
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
@@ -65,6 +66,27 @@ def patch_markers(history: list[HistoryEvent]) -> list[str]:
     return found
 
 
+def local_activity_types(history: list[HistoryEvent]) -> list[str]:
+    """The activity type of each local activity marker, in history order."""
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
+            "activity_type"
+        ]
+        for e in history
+        if e.event_type == MARKER
+        and e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+    ]
+
+
+def scheduled_activity_types(history: list[HistoryEvent]) -> list[str]:
+    """The activity type of each regular (scheduled) activity, in history order."""
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+
+
 async def finished_history(handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]:
     await handle.result()
     return await events(handle)
@@ -79,6 +101,8 @@ async def test_a_starter_run_records_no_patch_and_upserts_nothing(stack: Stack, 
 
     assert patch_markers(history) == []
     assert upserted_keys(history) == []
+    assert ENQUEUE_ACTIVITY in local_activity_types(history)
+    assert ENQUEUE_ACTIVITY not in scheduled_activity_types(history)
     step = (await handle.describe()).typed_search_attributes.get(search.STEP)
     assert step == workflow_class(name).config.first_step != ""
 
@@ -100,18 +124,26 @@ def test_the_declared_first_step_is_the_first_step_taken(name: str) -> None:
         if "continuedExecutionRunId" in started_with:
             continue  # a continued run carries its predecessor's attributes
         assert step_value(started_with["searchAttributes"]) == WORKFLOWS[name].config.first_step
-        first_enqueue = next(
-            n
-            for n, e in enumerate(events)
-            if e.get("activityTaskScheduledEventAttributes", {}).get("activityType", {}).get("name")
-            == ENQUEUE_ACTIVITY
-        )
+        first_enqueue = next(n for n, e in enumerate(events) if is_enqueue(e))
         upserted = [
             step_value(e["upsertWorkflowSearchAttributesEventAttributes"]["searchAttributes"])
             for e in events[:first_enqueue]
             if e["eventType"] == "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
         ]
         assert [v for v in upserted if v is not None] == [], path.name
+
+
+def is_enqueue(event: dict[str, Any]) -> bool:
+    """Whether a JSON history event records an enqueue: a scheduled activity, or a local
+    activity's marker (whose ``data`` detail names its type)."""
+    scheduled = event.get("activityTaskScheduledEventAttributes", {})
+    if scheduled.get("activityType", {}).get("name") == ENQUEUE_ACTIVITY:
+        return True
+    marker = event.get("markerRecordedEventAttributes", {})
+    if marker.get("markerName") != LOCAL_ACTIVITY_MARKER:
+        return False
+    payload = marker["details"]["data"]["payloads"][0]["data"]
+    return bool(json.loads(base64.b64decode(payload))["activity_type"] == ENQUEUE_ACTIVITY)
 
 
 def step_value(attributes: dict[str, Any]) -> str | None:
@@ -133,12 +165,11 @@ async def test_a_start_without_engine_settings_is_lean_by_its_patch(stack: Stack
     )
     history = await finished_history(handle)
 
-    assert patch_markers(history) == [LEAN_START_PATCH]
+    assert patch_markers(history) == [LEAN_START_PATCH, LOCAL_ENQUEUE_PATCH]
     upserts = upserted_keys(history)
     start_keys = {search.ENROLLMENT_ID.name, search.WORKFLOW_NAME.name, search.INSTANCE_ID.name}
     assert any(start_keys <= set(keys) for keys in upserts), upserts
-    # No local activity on the first task: the engine defaults come from the code.
-    assert not any(
-        e.event_type == MARKER and e.marker_recorded_event_attributes.marker_name != "core_patch"
-        for e in history
-    )
+    # The enqueue is the only local activity: the engine defaults come from the code, and
+    # the last-started record travels with the first enqueue.
+    assert set(local_activity_types(history)) == {ENQUEUE_ACTIVITY}
+    assert ENQUEUE_ACTIVITY not in scheduled_activity_types(history)

@@ -72,6 +72,9 @@ LEAN_START_PATCH = "lean-first-task"
 """Engine settings from the start input, the last-started record with the first enqueue,
 search attributes from the starter: no call on the first workflow task. Recorded only by runs
 started without engine settings (see :meth:`MDMWorkflow.patched_before_engine`)."""
+MAX_EARLY_REPORTS = 1000
+"""Reports kept for commands not yet tracked (see ``MDMWorkflow._on_command_report``): more
+than any step sends, few enough to bound a workflow's memory."""
 LOCAL_ENQUEUE_PATCH = "local-enqueue"
 """Asked only by runs started without engine settings; the others' start input decides
 (``EngineSettings.local_enqueue``), with no marker."""
@@ -125,6 +128,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
     def __init__(self) -> None:
         self._tracked: dict[str, _Tracked] = {}
         self._aliases: dict[str, str] = {}
+        self._early: list[CommandReport] = []
         self._completing_params: dict[str, str] = {}
         self._start: WorkflowStart | None = None
         self._instance_id = ""
@@ -174,7 +178,24 @@ class MDMWorkflow(Generic[StartT, ResultT]):
 
     @workflow.signal(name=COMMAND_REPORT_SIGNAL)
     def _on_command_report(self, report: CommandReport) -> None:
-        tracked = self._tracked.get(self._aliases.get(report.command_uuid, report.command_uuid))
+        """Record a command's report for the step waiting for it.
+
+        A report can come before its command is tracked: the enqueue runs inside the workflow
+        task that minted the UUIDs, and when that task is lost (its worker killed after the
+        MDM server took the command) the device's answer lands in the same activation as the
+        replay that mints them again, its signal handled first. Such a report is kept until
+        the UUIDs it may belong to are tracked (:meth:`_take_early_reports`).
+        """
+        tracked = self._tracked_for(report)
+        if tracked is None and len(self._early) < MAX_EARLY_REPORTS:
+            self._early.append(report)
+            return
+        self._record(report, tracked)
+
+    def _tracked_for(self, report: CommandReport) -> _Tracked | None:
+        return self._tracked.get(self._aliases.get(report.command_uuid, report.command_uuid))
+
+    def _record(self, report: CommandReport, tracked: _Tracked | None) -> None:
         if tracked is None or tracked.final is not None:
             workflow.logger.info(
                 "ignoring report for a command this step does not wait for",
@@ -384,6 +405,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._tracked = {q.command_uuid: _Tracked(q.command) for q in queued}
         self._aliases = {}
         self._completing_params = {}
+        self._take_early_reports()
         self._enter_step(name, label=_label(name, commands))
         deadline = workflow.now() + limit
         enqueued = await self._enqueue(name, queued, limit)
@@ -400,6 +422,13 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._steps_done.append(name)
         self._step_labels.append(_label(name, commands))
         return result
+
+    def _take_early_reports(self) -> None:
+        """Apply the kept reports whose commands are now tracked; the rest belong to no
+        step this run will take (UUIDs are never minted twice), and are dropped as ignored."""
+        early, self._early = self._early, []
+        for report in early:
+            self._record(report, self._tracked_for(report))
 
     def _enter_step(
         self, name: str, waiting_until: datetime | None = None, *, label: str | None = None
@@ -529,6 +558,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             tracked.resent_as.append(fresh.command_uuid)
             self._aliases[fresh.command_uuid] = original
             again.append(fresh)
+        self._take_early_reports()
         self._show_details()
         if not again:
             await self._repush(name)

@@ -66,7 +66,7 @@ class CmdPlanStore:
             "updated_at": dt.datetime.now(dt.UTC),
         }
         async with self._db.engine.begin() as conn:
-            await conn.execute(upsert(self._db, cmdplans, row, ["name"]))
+            await conn.execute(upsert(self._db, cmdplans, ["name"]), row)
 
     async def get(self, name: str) -> CmdPlan:
         """The plan; :class:`CmdPlanNotFoundError` if there is none."""

@@ -43,7 +43,7 @@ class EscrowIdentityStore:
             "created_at": dt.datetime.now(dt.UTC),
         }
         async with self._db.engine.begin() as conn:
-            await conn.execute(insert_ignore(self._db, filevault_escrow, row, ["name"]))
+            await conn.execute(insert_ignore(self._db, filevault_escrow, ["name"]), row)
         stored = await self._load()
         assert stored is not None, "escrow identity vanished right after its insert"
         return stored

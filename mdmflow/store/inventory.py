@@ -40,9 +40,9 @@ class InventoryStore:
             }
             for key, value in values.items()
         ]
-        stmt = upsert(self._db, inventory, rows, ["enrollment_id", "key"])
+        stmt = upsert(self._db, inventory, ["enrollment_id", "key"])
         async with self._db.engine.begin() as conn:
-            await conn.execute(stmt)
+            await conn.execute(stmt, rows)
 
     async def get(self, enrollment_ids: Sequence[str]) -> dict[str, dict[str, JsonValue]]:
         """The records of these IDs, keys sorted; IDs without any value are left out."""

@@ -31,9 +31,9 @@ class PayloadStore:
             "payload_json": json.dumps(payload),
             "created_at": dt.datetime.now(dt.UTC),
         }
-        stmt = upsert(self._db, report_payloads, row, ["ref"])
+        stmt = upsert(self._db, report_payloads, ["ref"])
         async with self._db.engine.begin() as conn:
-            await conn.execute(stmt)
+            await conn.execute(stmt, row)
 
     async def get(self, ref: str) -> dict[str, JsonValue]:
         stmt = select(report_payloads.c.payload_json).where(report_payloads.c.ref == ref)

@@ -58,7 +58,7 @@ class ProfileStore:
             "updated_at": dt.datetime.now(dt.UTC),
         }
         async with self._db.engine.begin() as conn:
-            await conn.execute(upsert(self._db, profiles, row, ["name"]))
+            await conn.execute(upsert(self._db, profiles, ["name"]), row)
 
     async def infos(self, names: Sequence[str] | None = None) -> dict[str, ProfileInfo]:
         """The named profiles' infos (all profiles for None); raise if any name is missing."""

@@ -47,9 +47,9 @@ class RouteStore:
             return
         now = dt.datetime.now(dt.UTC)
         rows = [{**r.model_dump(), "created_at": now} for r in routes]
-        stmt = insert_ignore(self._db, command_routes, rows, ["enrollment_id", "command_uuid"])
+        stmt = insert_ignore(self._db, command_routes, ["enrollment_id", "command_uuid"])
         async with self._db.engine.begin() as conn:
-            await conn.execute(stmt)
+            await conn.execute(stmt, rows)
 
     async def lookup(self, enrollment_id: str, command_uuid: str) -> Route | None:
         async with self._db.engine.connect() as conn:

@@ -25,10 +25,6 @@ def _context(enrollment_id: str, key: str) -> str:
     return f"inventory/{enrollment_id}/{key}"
 
 
-ROWS_PER_STATEMENT = 500
-"""Bound on one upsert's rows (bind parameters: SQLite allows 32,766, PostgreSQL 65,535)."""
-
-
 class InventorySecretStore:
     def __init__(self, db: Database, box: SecretBox) -> None:
         self._db = db
@@ -54,11 +50,10 @@ class InventorySecretStore:
             for enrollment_id in enrollment_ids
             for key, value in secrets.items()
         ]
+        # rows as parameters (executemany): no statement grows with a fleet's size
+        stmt = upsert(self._db, inventory_secrets, ["enrollment_id", "key"])
         async with self._db.engine.begin() as conn:
-            for first in range(0, len(rows), ROWS_PER_STATEMENT):
-                chunk = rows[first : first + ROWS_PER_STATEMENT]
-                keys = ["enrollment_id", "key"]
-                await conn.execute(upsert(self._db, inventory_secrets, chunk, keys))
+            await conn.execute(stmt, rows)
 
     async def get(self, enrollment_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """The opened secrets of these IDs; IDs without any are left out."""

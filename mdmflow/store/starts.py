@@ -30,7 +30,7 @@ class WorkflowStartStore:
         }
         async with self._db.engine.begin() as conn:
             await conn.execute(
-                upsert(self._db, workflow_starts, row, ["enrollment_id", "workflow_name"])
+                upsert(self._db, workflow_starts, ["enrollment_id", "workflow_name"]), row
             )
 
     async def last_started(self, enrollment_id: str, workflow_name: str) -> dt.datetime | None:

@@ -41,7 +41,7 @@ class SubscriptionStore:
     async def put(self, name: str, sub: Subscription) -> None:
         row = {**sub.model_dump(), "name": name, "updated_at": dt.datetime.now(dt.UTC)}
         async with self._db.engine.begin() as conn:
-            await conn.execute(upsert(self._db, event_subscriptions, row, ["name"]))
+            await conn.execute(upsert(self._db, event_subscriptions, ["name"]), row)
         self._cache.clear()
 
     async def get(self, name: str) -> Subscription | None:

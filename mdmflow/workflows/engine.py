@@ -140,7 +140,6 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._waiting_for: str | None = None
         self._first_enqueue_records_start = False
         self._preset_step: str | None = None
-        self._local_enqueue: bool | None = None
 
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> StartT:
@@ -350,8 +349,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 retry_policy=REQUIREMENTS_RETRY,
             )
         except (ActivityError, ApplicationError) as err:
-            # a local activity's failure may arrive unwrapped, as the ApplicationError itself
-            cause = err.cause if isinstance(err, ActivityError) else err
+            cause = _failure_of(err)
             if isinstance(cause, ApplicationError) and cause.type == INVALID_CONTEXT:
                 raise ApplicationError(
                     f"invalid start context for {self.config.name}: {cause.message}",
@@ -483,8 +481,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         except (ActivityError, ApplicationError) as err:
             if is_cancelled_exception(err):
                 raise
-            # a local activity's failure may arrive unwrapped, as the ApplicationError itself
-            cause = err.cause if isinstance(err, ActivityError) else err
+            cause = _failure_of(err)
             if isinstance(cause, ApplicationError) and cause.type in STEP_CANNOT_BE_SENT:
                 raise ApplicationError(
                     f"step {name!r}: {cause.message}", type=cause.type, non_retryable=True
@@ -498,8 +495,9 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         return True
 
     def _enqueues_locally(self) -> bool:
-        """Whether this run enqueues as a local activity: decided once per run, by the start
-        input where it carries engine settings, else (``temporal workflow start``) by a patch.
+        """Whether this run enqueues as a local activity: by the start input where it carries
+        engine settings, else (``temporal workflow start``) by a patch, which the SDK answers
+        the same way for the whole run.
 
         A local activity runs in the workflow task that decided the step and is recorded as
         one marker in that task's completion: per step, no activity task to schedule, poll,
@@ -510,13 +508,10 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         with the same policy, beyond a minute's backoff on a workflow timer; a worker killed
         mid-enqueue loses its workflow task, and the next worker runs the enqueue again.
         """
-        if self._local_enqueue is None:
-            engine = self.start_input.engine
-            if engine is None:
-                self._local_enqueue = workflow.patched(LOCAL_ENQUEUE_PATCH)
-            else:
-                self._local_enqueue = engine.local_enqueue
-        return self._local_enqueue
+        engine = self.start_input.engine
+        if engine is None:
+            return workflow.patched(LOCAL_ENQUEUE_PATCH)
+        return engine.local_enqueue
 
     async def _wait_for_answers(
         self, name: str, deadline: datetime, engine: EngineSettings
@@ -663,6 +658,13 @@ class MDMWorkflow(Generic[StartT, ResultT]):
 def _label(name: str, commands: Sequence[MDMCommand]) -> str:
     """A step's name, or for NanoCMD's unnamed steps the request types it sends."""
     return name or " + ".join(c.request_type for c in commands)
+
+
+def _failure_of(err: ActivityError | ApplicationError) -> BaseException | None:
+    """What an activity raised: a regular activity's failure comes wrapped in an
+    ActivityError, a local activity's own failure as the ApplicationError itself (its
+    timeouts and cancels still wrapped)."""
+    return err.cause if isinstance(err, ActivityError) else err
 
 
 def _activity_summary(name: str, verb: str, queued: Sequence[QueuedCommand]) -> str:

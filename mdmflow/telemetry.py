@@ -7,14 +7,17 @@ so ``enrollment_id``, ``command_uuid`` and ``workflow_id`` can be searched.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -78,6 +81,29 @@ def setup_tracing(
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(tracer_provider=provider)
     return provider
+
+
+@contextlib.contextmanager
+def client_span(method: str, url: str) -> Iterator[dict[str, str]]:
+    """A client span around one HTTP call made without httpx (whose calls the instrumentor
+    traces), yielding the headers that carry its trace context to the server; with tracing
+    off, no span and no headers."""
+    if not tracing_enabled():
+        yield {}
+        return
+    parts = urlsplit(url)
+    attributes: dict[str, str | int] = {
+        "http.request.method": method,
+        "url.full": url,
+        "server.address": parts.hostname or "",
+    }
+    if parts.port:
+        attributes["server.port"] = parts.port
+    tracer = trace.get_tracer(__name__)
+    with tracer.start_as_current_span(method, kind=trace.SpanKind.CLIENT, attributes=attributes):
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        yield headers
 
 
 def tracing_enabled() -> bool:

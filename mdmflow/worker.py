@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -20,7 +19,7 @@ from mdmflow.activities.fleet_models import fleet_task_queue
 from mdmflow.activities.inventory import InventoryActivities
 from mdmflow.activities.lock import LockActivities
 from mdmflow.activities.mdm import MDMActivities
-from mdmflow.activities.mdm_client import MDMClient, MDMServer
+from mdmflow.activities.mdm_client import MDMClient, MDMServer, mdm_session
 from mdmflow.activities.models import EngineSettings
 from mdmflow.activities.stored_values import StoredValueReader
 from mdmflow.config import Settings
@@ -37,8 +36,6 @@ from mdmflow.store.secrets import InventorySecretStore
 from mdmflow.store.starts import WorkflowStartStore
 from mdmflow.workflows.fleet_start import FleetStartWorkflow
 from mdmflow.workflows.registry import EVENT_HANDLERS, WORKFLOWS
-
-MDM_HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 @dataclass(frozen=True)
@@ -122,8 +119,7 @@ async def worker_activities(settings: Settings, db: Database) -> AsyncIterator[W
         api_key=settings.enqueue_api_key,
         micromdm=settings.micromdm,
     )
-    limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
-    async with httpx.AsyncClient(timeout=MDM_HTTP_TIMEOUT, limits=limits) as http:
+    async with mdm_session() as http:
         mdm = MDMActivities(
             client=MDMClient(server, http),
             routes=RouteStore(db),

@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mdmflow.activities.mdm_client import MDMClient, MDMServer
+from mdmflow.activities.mdm_client import MDMClient, MDMServer, mdm_session
 from mdmflow.httpserver import serve_app
 from mdmflow.simulator import Mode, Simulator, SimulatorConfig, run_simulator
 
@@ -60,14 +60,14 @@ async def webhook_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as client:
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with mdm_session(request_timeout_s=10.0) as client:
         yield client
 
 
 @contextlib.asynccontextmanager
 async def simulated_mdm(
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     webhook_url: str,
     mode: Mode = "nanomdm",
     *,

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-import httpx
+import aiohttp
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -87,7 +87,7 @@ def test_the_engine_does_not_retry_what_the_activities_call_final() -> None:
 
 @pytest.mark.parametrize("mode", ["nanomdm", "micromdm"])
 async def test_enqueue_step_records_routes_and_enqueues_every_command(
-    http: httpx.AsyncClient, webhook_url: str, db: Database, mode: Mode
+    http: aiohttp.ClientSession, webhook_url: str, db: Database, mode: Mode
 ) -> None:
     async with simulated_mdm(http, webhook_url, mode, devices=2) as mdm:
         ids = mdm.sim.enrollment_ids()
@@ -119,7 +119,7 @@ def assert_one_push_per_step(mdm: MDM, mode: Mode, ids: list[str], commands: int
 
 
 async def test_a_retried_enqueue_step_succeeds(
-    http: httpx.AsyncClient, webhook_url: str, db: Database
+    http: aiohttp.ClientSession, webhook_url: str, db: Database
 ) -> None:
     """Temporal retries with the same UUIDs: routes and commands are recorded once."""
     async with simulated_mdm(http, webhook_url, devices=1) as mdm:
@@ -133,7 +133,7 @@ async def test_a_retried_enqueue_step_succeeds(
 
 @pytest.mark.parametrize("mode", ["nanomdm", "micromdm"])
 async def test_rejected_enqueue_fails_for_good_with_routes_already_recorded(
-    http: httpx.AsyncClient, webhook_url: str, db: Database, mode: Mode
+    http: aiohttp.ClientSession, webhook_url: str, db: Database, mode: Mode
 ) -> None:
     async with simulated_mdm(http, webhook_url, mode, devices=1) as mdm:
         req = step(["NOT-ENROLLED"], SecurityInfo())
@@ -153,7 +153,9 @@ async def test_rejected_enqueue_fails_for_good_with_routes_already_recorded(
         assert mdm.requests("GET", "/v1/push/") == []  # no push of its own after a rejection
 
 
-async def test_unreachable_server_fails_retryably(http: httpx.AsyncClient, db: Database) -> None:
+async def test_unreachable_server_fails_retryably(
+    http: aiohttp.ClientSession, db: Database
+) -> None:
     base = closed_port_url()
     server = MDMServer(f"{base}/v1/enqueue/", f"{base}/v1/push/", "nanomdm", "key")
     acts = activities(MDMClient(server, http), db)
@@ -171,7 +173,7 @@ async def test_unreachable_server_fails_retryably(http: httpx.AsyncClient, db: D
 
 
 async def test_wrong_credentials_fail_for_good(
-    http: httpx.AsyncClient, webhook_url: str, db: Database
+    http: aiohttp.ClientSession, webhook_url: str, db: Database
 ) -> None:
     async with simulated_mdm(http, webhook_url, devices=1, api_key="wrong") as mdm:
         ids = mdm.sim.enrollment_ids()
@@ -187,7 +189,7 @@ async def test_wrong_credentials_fail_for_good(
 
 
 async def test_push_wakes_the_devices(
-    http: httpx.AsyncClient, webhook_url: str, db: Database
+    http: aiohttp.ClientSession, webhook_url: str, db: Database
 ) -> None:
     async with simulated_mdm(http, webhook_url, devices=2) as mdm:
         ids = mdm.sim.enrollment_ids()
@@ -197,7 +199,7 @@ async def test_push_wakes_the_devices(
         assert mdm.sim.stats.pushes == 2
 
 
-async def test_report_payload_round_trip(http: httpx.AsyncClient, db: Database) -> None:
+async def test_report_payload_round_trip(http: aiohttp.ClientSession, db: Database) -> None:
     unused = MDMServer(closed_port_url(), closed_port_url(), "nanomdm", "key")
     acts = activities(MDMClient(unused, http), db)
     ref = PayloadStore.ref_for("DEVICE:USER", "UUID-1")

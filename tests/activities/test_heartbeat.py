@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,7 +20,7 @@ from temporalio.testing import ActivityEnvironment
 
 from mdmflow.activities.heartbeat import HEARTBEAT_INTERVAL_S
 from mdmflow.activities.mdm import MDMActivities
-from mdmflow.activities.mdm_client import MDMClient, MDMServer
+from mdmflow.activities.mdm_client import MDMClient, MDMServer, mdm_session
 from mdmflow.activities.models import PushRequest
 from mdmflow.httpserver import serve_app
 from mdmflow.mdm.commands import DeviceInformation, ProfileList, SecurityInfo
@@ -98,7 +97,7 @@ async def slow_mdm(db: Database) -> AsyncIterator[tuple[SlowNanoMDM, MDMActiviti
     mdm = SlowNanoMDM()
     async with (
         serve_app(mdm.app()) as base,
-        httpx.AsyncClient(timeout=httpx.Timeout(WAIT_SECONDS)) as http,
+        mdm_session(request_timeout_s=WAIT_SECONDS) as http,
     ):
         server = MDMServer(f"{base}/v1/enqueue/", f"{base}/v1/push/", "nanomdm", "key")
         yield mdm, activities(MDMClient(server, http), db)

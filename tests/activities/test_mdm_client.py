@@ -6,7 +6,7 @@ import plistlib
 import uuid
 from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,7 +34,7 @@ def new_command() -> tuple[str, bytes]:
 
 
 async def test_nanomdm_enqueues_in_chunks_of_30_without_push_then_pushes(
-    http: httpx.AsyncClient, webhook_url: str
+    http: aiohttp.ClientSession, webhook_url: str
 ) -> None:
     async with simulated_mdm(http, webhook_url, devices=35) as mdm:
         ids = mdm.sim.enrollment_ids()
@@ -72,7 +72,7 @@ async def test_nanomdm_enqueues_in_chunks_of_30_without_push_then_pushes(
 
 
 async def test_micromdm_posts_one_request_per_id_and_pushes_by_itself(
-    http: httpx.AsyncClient, webhook_url: str
+    http: aiohttp.ClientSession, webhook_url: str
 ) -> None:
     async with simulated_mdm(http, webhook_url, "micromdm", devices=3) as mdm:
         ids = mdm.sim.enrollment_ids()
@@ -91,7 +91,7 @@ async def test_micromdm_posts_one_request_per_id_and_pushes_by_itself(
 
 
 async def test_nanomdm_enqueue_with_push_wakes_each_chunk_in_the_same_request(
-    http: httpx.AsyncClient, webhook_url: str
+    http: aiohttp.ClientSession, webhook_url: str
 ) -> None:
     """A step's last command pushes with its enqueue (no ``nopush``): no separate push call."""
     async with simulated_mdm(http, webhook_url, devices=35) as mdm:
@@ -111,7 +111,7 @@ async def test_nanomdm_enqueue_with_push_wakes_each_chunk_in_the_same_request(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_unknown_enrollment_id_is_rejected_by_name(
-    http: httpx.AsyncClient, webhook_url: str, mode: Mode
+    http: aiohttp.ClientSession, webhook_url: str, mode: Mode
 ) -> None:
     async with simulated_mdm(http, webhook_url, mode, devices=1) as mdm:
         [known] = mdm.sim.enrollment_ids()
@@ -129,7 +129,7 @@ async def test_unknown_enrollment_id_is_rejected_by_name(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_enqueueing_the_same_uuid_again_is_success(
-    http: httpx.AsyncClient, webhook_url: str, mode: Mode
+    http: aiohttp.ClientSession, webhook_url: str, mode: Mode
 ) -> None:
     """An activity retry re-sends the same UUID; the server's duplicate answer is fine."""
     async with simulated_mdm(http, webhook_url, mode, devices=2) as mdm:
@@ -144,7 +144,7 @@ async def test_enqueueing_the_same_uuid_again_is_success(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_wrong_api_key_names_the_credentials(
-    http: httpx.AsyncClient, webhook_url: str, mode: Mode
+    http: aiohttp.ClientSession, webhook_url: str, mode: Mode
 ) -> None:
     async with simulated_mdm(http, webhook_url, mode, devices=1, api_key="wrong") as mdm:
         [eid] = mdm.sim.enrollment_ids()
@@ -159,7 +159,9 @@ async def test_wrong_api_key_names_the_credentials(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_unreachable_server_is_a_server_error(http: httpx.AsyncClient, mode: Mode) -> None:
+async def test_unreachable_server_is_a_server_error(
+    http: aiohttp.ClientSession, mode: Mode
+) -> None:
     base = closed_port_url()
     server = MDMServer(
         enqueue_url=f"{base}/v1/enqueue",
@@ -199,7 +201,7 @@ async def failing_server() -> AsyncIterator[str]:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("kind", ["502", "empty"])
 async def test_5xx_without_a_result_is_a_server_error(
-    http: httpx.AsyncClient, failing_server: str, mode: Mode, kind: str
+    http: aiohttp.ClientSession, failing_server: str, mode: Mode, kind: str
 ) -> None:
     base = f"{failing_server}/{kind}"
     server = MDMServer(
@@ -224,7 +226,7 @@ async def test_5xx_without_a_result_is_a_server_error(
 
 
 async def test_user_channel_id_reaches_the_server_intact(
-    http: httpx.AsyncClient, webhook_url: str
+    http: aiohttp.ClientSession, webhook_url: str
 ) -> None:
     async with simulated_mdm(http, webhook_url, devices=1) as mdm:
         [udid] = mdm.sim.enrollment_ids()
@@ -248,7 +250,7 @@ async def test_user_channel_id_reaches_the_server_intact(
     [("nanomdm", "odd id?x=1&y=2#frag/part%41"), ("micromdm", "odd id?x=1&y=2#frag%41")],
 )
 async def test_ids_are_percent_encoded(
-    http: httpx.AsyncClient, webhook_url: str, mode: Mode, odd_id: str
+    http: aiohttp.ClientSession, webhook_url: str, mode: Mode, odd_id: str
 ) -> None:
     """Characters that end or split a URL path travel encoded and arrive as sent."""
     async with simulated_mdm(http, webhook_url, mode, devices=1) as mdm:

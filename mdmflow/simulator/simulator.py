@@ -3,7 +3,7 @@
 Idle devices cost nothing: a push puts the device in line for a session (take queued commands
 in order, answer each, post each report to the webhook, then post Idle). At most
 ``max_sessions`` sessions run at once, each on a worker task that then takes the next device in
-line, and all reports share one pooled ``httpx.AsyncClient`` with that many connections, so a
+line, and all reports share one pooled HTTP session with that many connections, so a
 push to thousands of devices costs a deque entry per device, not a task or a socket.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-import httpx
+import aiohttp
 from opentelemetry import context as otel_context
 
 from mdmflow.mdm.reports import CommandStatus
@@ -133,11 +133,7 @@ class Simulator:
         self._busy = 0
         self._quiet = asyncio.Event()
         self._quiet.set()
-        limits = httpx.Limits(
-            max_connections=config.max_sessions, max_keepalive_connections=config.max_sessions
-        )
-        # At most max_sessions reports are in flight, so a connection is always free.
-        self._http = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0))
+        self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -158,7 +154,18 @@ class Simulator:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         await asyncio.gather(*self._hold_tasks, return_exceptions=True)
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.close()
+
+    def _webhook_http(self) -> aiohttp.ClientSession:
+        """The pooled session for webhook posts, made on first use (inside the event loop).
+        At most ``max_sessions`` reports are in flight, so a connection is always free."""
+        if self._http is None:
+            connector = aiohttp.TCPConnector(limit=self.config.max_sessions)
+            self._http = aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=30.0)
+            )
+        return self._http
 
     def enqueue_url(self, base_url: str) -> str:
         """The enqueue base a client appends IDs to (NanoCMD's ``-enqueue-url``)."""
@@ -366,7 +373,7 @@ class Simulator:
             headers["X-Hmac-Signature"] = webhook.signature(self.config.webhook_hmac_key, body)
         context = {"enrollment_id": channel.id, "status": what}
         outcome = await post_webhook(
-            self._http,
+            self._webhook_http(),
             self.config.webhook_url,
             body,
             headers,

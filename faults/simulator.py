@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import unquote
 
-import httpx
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -208,45 +207,30 @@ class WebhookTally:
 
 
 class WebhookLog:
-    """Every webhook POST the simulated devices make, hooked into the simulator's HTTP client.
+    """Every webhook POST the simulated devices make, seen as the simulator's observer.
 
-    The simulator keeps its pooled ``httpx`` client private; the suite adds event hooks to
-    it rather than wrapping the simulator's delivery code, so retries and whatever else the
-    simulator does on the way stay its own.
+    The suite watches the simulator's own posts rather than wrapping its delivery code, so
+    retries and whatever else the simulator does on the way stay its own.
     """
 
     def __init__(self, sim: Simulator) -> None:
         self.posts: list[WebhookPost] = []
         self._sim = sim
-        self._by_request: dict[int, WebhookPost] = {}
-        http = getattr(sim, "_http", None)
-        if not isinstance(http, httpx.AsyncClient):
-            raise RuntimeError(
-                "the simulator no longer keeps its webhook client in Simulator._http; "
-                "update faults/simulator.py to observe its webhook posts"
-            )
-        hooks = http.event_hooks
-        hooks.setdefault("request", []).append(self._on_request)
-        hooks.setdefault("response", []).append(self._on_response)
-        http.event_hooks = hooks
+        sim.webhook_observer = self
 
-    async def _on_request(self, request: httpx.Request) -> None:
-        if request.method != "POST":
-            return
-        body = request.content
+    def sending(self, body: bytes) -> object:
         post = _describe(body)
         self.posts.append(post)
-        self._by_request[id(request)] = post
         if post.kind == "report" and post.status in _FINAL:
             # NanoMDM: the answer is stored before the webhook is posted; the command is done.
             with contextlib.suppress(LookupError):
                 self._sim.clear_queue(post.enrollment_id)
+        return post
 
-    async def _on_response(self, response: httpx.Response) -> None:
-        post = self._by_request.pop(id(response.request), None)
-        if post is not None:
-            post.code = response.status_code
-            post.answered_at = time.time()
+    def answered(self, token: object, status: int) -> None:
+        if isinstance(token, WebhookPost):  # what ``sending`` returned
+            token.code = status
+            token.answered_at = time.time()
 
     def reports(self, since: float = 0.0) -> list[WebhookPost]:
         """Command-status reports (not Idle, not check-ins) posted at or after ``since``."""

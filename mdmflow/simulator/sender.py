@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 
@@ -52,6 +53,16 @@ WEBHOOK_RETRY = RetryPolicy()
 """Bridges a bridge restart (1 to 2 s) with room to spare, and gives up within about 30 s."""
 
 
+class PostObserver(Protocol):
+    """Sees every POST attempt and the status it was answered with (the fault suite's log)."""
+
+    def sending(self, body: bytes) -> object:
+        """An attempt is about to go out; the returned token is passed to ``answered``."""
+        ...
+
+    def answered(self, token: object, status: int) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PostOutcome:
     status: int | None
@@ -73,19 +84,23 @@ async def post_webhook(
     *,
     policy: RetryPolicy = WEBHOOK_RETRY,
     context: Mapping[str, object] | None = None,
+    observer: PostObserver | None = None,
 ) -> PostOutcome:
     """POST ``body`` until an answer arrives or the policy gives up; each retry is logged
-    (with ``context``, e.g. the enrollment ID)."""
+    (with ``context``, e.g. the enrollment ID), and each attempt shown to ``observer``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + policy.budget_s
     attempt = 0
     while True:
         attempt += 1
         status: int | None = None
+        token = observer.sending(body) if observer is not None else None
         try:
             with client_span("POST", url) as trace_headers:
                 async with http.post(url, data=body, headers={**headers, **trace_headers}) as reply:
                     status = reply.status
+                    if observer is not None:
+                        observer.answered(token, status)
                     await reply.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             if status is not None:

@@ -29,7 +29,7 @@ from mdmflow.simulator.config import SimulatorConfig
 from mdmflow.simulator.devices import SimulatedDevice, SimulatedUser, generate_fleet
 from mdmflow.simulator.queue import CommandQueue, PendingCommand
 from mdmflow.simulator.responses import Answer, RotateHook
-from mdmflow.simulator.sender import WEBHOOK_RETRY, post_webhook
+from mdmflow.simulator.sender import WEBHOOK_RETRY, PostObserver, post_webhook
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,8 @@ class Simulator:
         self.webhook_retry = WEBHOOK_RETRY
         """How a webhook post that got no answer (bridge restarting, idle connection closed
         under it) is retried; one that got any answer is never posted again."""
+        self.webhook_observer: PostObserver | None = None
+        """Sees every webhook POST attempt and its answer (the fault suite's log)."""
         self.hold: SessionHold | None = None
         """Held from the push that wakes the first device until the last session ends."""
         self._hold_wanted = False
@@ -379,6 +381,7 @@ class Simulator:
             headers,
             policy=self.webhook_retry,
             context=context,
+            observer=self.webhook_observer,
         )
         if outcome.accepted:
             return True

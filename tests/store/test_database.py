@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from mdmflow.store.database import MIGRATIONS, Database, DatabaseError
+from mdmflow.store.routes import Route, RouteStore
 from mdmflow.store.schema import schema_migrations
 
 
@@ -69,3 +71,33 @@ async def test_unusable_url_raises_database_error(url: str) -> None:
 async def test_unreachable_postgres_raises_database_error() -> None:
     with pytest.raises(DatabaseError, match="cannot open the app database"):
         await Database.open("postgresql+asyncpg://postgres@127.0.0.1:1/x")
+
+
+async def test_sqlite_serves_a_burst_on_one_connection(tmp_path: Path) -> None:
+    """Many statements at once on SQLite share one connection instead of opening (and
+    closing) one per concurrent checkout: 100 concurrent route writes and reads connect once."""
+    db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    connects: list[object] = []
+    event.listen(db.engine.sync_engine, "connect", lambda conn, record: connects.append(conn))
+    routes = RouteStore(db)
+    try:
+        await db.engine.dispose()  # the migration's connection: count from none
+        rows = [
+            Route(
+                enrollment_id=f"dev-{n}",
+                command_uuid=f"uuid-{n}",
+                workflow_id=f"wf-{n}",
+                workflow_name="io.micromdm.wf.devinfolog.v1",
+                request_type="DeviceInformation",
+                step="",
+            )
+            for n in range(100)
+        ]
+        await asyncio.gather(*(routes.record([row]) for row in rows))
+        found = await asyncio.gather(
+            *(routes.lookup(r.enrollment_id, r.command_uuid) for r in rows)
+        )
+    finally:
+        await db.close()
+    assert found == rows
+    assert len(connects) == 1

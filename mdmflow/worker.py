@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Worker
 
 from mdmflow.activities.content import ContentActivities
 from mdmflow.activities.filevault_keys import FileVaultActivities
@@ -34,6 +34,7 @@ from mdmflow.store.profiles import ProfileStore
 from mdmflow.store.routes import RouteStore
 from mdmflow.store.secrets import InventorySecretStore
 from mdmflow.store.starts import WorkflowStartStore
+from mdmflow.workflow_runner import CompactWorkflowRunner
 from mdmflow.workflows.fleet_start import FleetStartWorkflow
 from mdmflow.workflows.registry import EVENT_HANDLERS, WORKFLOWS
 
@@ -71,17 +72,18 @@ def build_worker(
 
     - ``max_cached_workflows`` 2,000: a device's workflow waits days for answers; out of the
       cache, each signal replays its history (measured here: throughput falls about 80 % with
-      the cache off). A cached parked devinfolog costs the worker about 92 KiB (bare
-      Temporal's one-signal workflow 54 KiB, measured with 2,000 parked and cached); past the
-      cache the oldest are evicted (about 7 KiB each, as bare's) and replayed on their next
-      signal, which is correct, only slower.
+      the cache off). A cached parked devinfolog cost the worker 76 to 83 KiB of RSS (bare
+      Temporal's one-signal workflow 55 KiB, measured with 1,500 parked and cached) before
+      ``CompactWorkflowRunner``; past the cache the oldest are evicted and replayed on their
+      next signal, which is correct, only slower.
     - Slots and pollers stay at the SDK's defaults (100 per kind, 5 pollers): on two cores the
       Temporal server, not the worker, is the limit (the bench's CPU per process shows it).
     - ``sticky_queue_schedule_to_start_timeout`` 3 s: a task for a workflow cached on a dead
       worker waits this long on that worker's own queue before any worker may take it (the
       SDK's default is 10 s; the fault suite measured a killed worker's waiting step resume
       after 10.1 s with it).
-    - Workflows run without the SDK's sandbox (``UnsandboxedWorkflowRunner``). The sandbox
+    - Workflows run without the SDK's sandbox (``CompactWorkflowRunner``, the SDK's
+      ``UnsandboxedWorkflowRunner`` holding less per cached run). The sandbox
       re-imports the workflow module for every run and, with the payload codec, compiles and
       runs a snippet for every payload it encodes; measured with the bench's CPU per round
       (separate processes, 200 start → step → complete rounds), the worker spent 20.7 to 21.1 ms
@@ -101,7 +103,7 @@ def build_worker(
         max_cached_workflows=2000,
         graceful_shutdown_timeout=timedelta(seconds=10),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
-        workflow_runner=UnsandboxedWorkflowRunner(),
+        workflow_runner=CompactWorkflowRunner(),
     )
 
 
@@ -155,7 +157,7 @@ def build_fleet_worker(client: Client, settings: Settings, activities: WorkerAct
         max_cached_workflows=100,
         graceful_shutdown_timeout=timedelta(seconds=10),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
-        workflow_runner=UnsandboxedWorkflowRunner(),
+        workflow_runner=CompactWorkflowRunner(),
     )
 
 

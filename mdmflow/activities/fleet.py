@@ -1,9 +1,11 @@
 """The fan-out's activities: start one page of a fleet start's devices, forget the IDs at the end.
 
-One activity starts a whole page from the worker, as many at a time as a synchronous start
-does, so a fleet start runs at the rate Temporal takes client starts. (Starting each device
-as a child of the fan-out ran at a fifth of it: every child's start and close is recorded in
-the one fan-out history and wakes it.)
+One activity starts a whole page from the worker, so a fleet start runs at the rate Temporal
+takes client starts. (Starting each device as a child of the fan-out ran at a fifth of it:
+every child's start and close is recorded in the one fan-out history and wakes it.) The
+fan-out runs two pages at once, so the next page is already starting while one finishes; the
+page activities of a worker share one gate, as many starts at a time as a synchronous start
+makes.
 
 The activity heartbeats how far it got. A retry (the worker died, Temporal was unreachable)
 resumes after the IDs the last heartbeat counted, and first asks Temporal about each ID it
@@ -43,6 +45,8 @@ from mdmflow.workflows.workflow_config import device_workflow_id
 class FleetActivities:
     def __init__(self, store: FleetIdStore) -> None:
         self._store = store
+        self._gate = asyncio.Semaphore(MAX_PARALLEL_STARTS)
+        """Device starts in flight from this worker, whichever pages they belong to."""
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for the worker's registration."""
@@ -50,7 +54,7 @@ class FleetActivities:
 
     @activity.defn(name=FLEET_START_PAGE_ACTIVITY)
     async def start_page(self, request: FleetPageStart) -> FleetPageOutcome:
-        """Start every device of the page, at most ``fleet.rate`` per second if one is set."""
+        """Start every device of the page, at most ``request.rate`` per second if one is set."""
         fleet = request.fleet
         ids = await self._page(fleet.instance_id, request.page)
         info = activity.info()
@@ -83,7 +87,7 @@ class FleetActivities:
             )
             tally.record(index, eid, started=started)
 
-        gate = asyncio.Semaphore(MAX_PARALLEL_STARTS)
+        gate = self._gate
 
         async def gated(index: int) -> None:
             try:
@@ -93,10 +97,11 @@ class FleetActivities:
 
         loop = asyncio.get_running_loop()
         began = loop.time()
+        rate = request.rate
         async with heartbeating(details=tally.outcome), asyncio.TaskGroup() as group:
             for n, index in enumerate(range(tally.handled, len(ids))):
-                if fleet.rate > 0:
-                    await asyncio.sleep(max(0.0, began + n / fleet.rate - loop.time()))
+                if rate > 0:
+                    await asyncio.sleep(max(0.0, began + n / rate - loop.time()))
                 await gate.acquire()
                 group.create_task(gated(index), name=f"start {ids[index]}")
         return tally.outcome()

@@ -2,8 +2,8 @@
 
 A fleet start is one instance of an MDM workflow on many enrollment IDs, run by a Temporal
 workflow whose activity starts one device workflow per ID. The IDs wait in the app database in
-pages; the fan-out starts one page per run and continues as new, so its history stays bounded
-however many devices there are.
+pages; the fan-out starts a few pages per run, two at a time, and continues as new, so its
+history stays bounded however many devices there are.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ FLEET_FORGET_ACTIVITY = "fleet_start_forget"
 FLEET_PAGE_SIZE = 500
 """IDs per page and per fan-out run: the page activity's heartbeat carries how far it got, so a
 retry after a crash checks at most a page of IDs before it starts them."""
+FLEET_PAGES_PER_RUN = 10
+"""Pages per fan-out run before it continues as new: about 7 history events a page."""
 ALREADY_RUNNING_SAMPLE = 100
 """How many already-running IDs the progress names; it counts all of them."""
 
@@ -107,6 +109,9 @@ class FleetStartInput(BaseModel):
     rate: float = Field(default=0.0, ge=0)
     """Device starts per second; 0 starts each page as fast as Temporal takes them."""
     progress: FleetProgress
+    pages_per_run: int = Field(default=1, ge=1)
+    """Pages each run starts before it continues as new (1 in fan-outs begun before runs
+    took several)."""
     task_queue: str | None = None
     """The device workflows' task queue; ``None`` for fan-outs begun before they had a queue
     of their own, whose devices go on the fan-out's."""
@@ -118,3 +123,11 @@ class FleetPageStart(BaseModel):
     model_config = ConfigDict(frozen=True)
     fleet: FleetStartInput
     page: int = Field(ge=0)
+    rate_share: int = Field(default=1, ge=1)
+    """How many pages start at once, sharing the fleet's start rate: this page keeps
+    ``fleet.rate / rate_share``."""
+
+    @property
+    def rate(self) -> float:
+        """This page's starts per second; 0 for as fast as Temporal takes them."""
+        return self.fleet.rate / self.rate_share

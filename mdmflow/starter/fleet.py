@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from mdmflow.activities.fleet_models import (
     FLEET_PAGE_SIZE,
+    FLEET_PAGES_PER_RUN,
     FleetProgress,
     FleetStartInput,
     fleet_task_queue,
@@ -40,6 +41,7 @@ async def start_fleet(
     prepared: PreparedStart,
     rate: float = 0.0,
     page_size: int = FLEET_PAGE_SIZE,
+    pages_per_run: int = FLEET_PAGES_PER_RUN,
 ) -> FleetStartAccepted:
     """Store the IDs and start the fan-out on its own queue (the devices go on ``task_queue``);
     if Temporal refuses it, the IDs are deleted again and the error raised, so nothing is left
@@ -58,6 +60,7 @@ async def start_fleet(
         pages=pages,
         rate=rate,
         progress=FleetProgress(workflow=prepared.name, total=len(ids)),
+        pages_per_run=pages_per_run,
         task_queue=task_queue,
     )
     workflow_id = fleet_workflow_id(prepared.instance_id)

@@ -1,10 +1,13 @@
 """``mdmflow.fleetstart.v1``: start one MDM workflow on thousands of devices, durably.
 
-The bridge answers a large start at once and leaves the fan-out to this workflow. One run
-handles one page of IDs (read from the app database, where the starter left them) with one
-activity, which starts the page's device workflows from the worker as a synchronous start
-would, and then continues as new, so the history stays bounded however large the fleet. The
-device workflows are the same as a small start's (workflow ID, search attributes, summary).
+The bridge answers a large start at once and leaves the fan-out to this workflow. Each page
+of IDs (read from the app database, where the starter left them) is one activity, which
+starts the page's device workflows from the worker as a synchronous start would. A run
+starts ``pages_per_run`` pages, two at a time, so the next page is already starting while
+one finishes (one page at a time, each page's end and the next one's start cost a round trip
+through the server, and a continue-as-new per page one more), and then continues as new, so
+the history stays bounded however large the fleet. The device workflows are the same as a
+small start's (workflow ID, search attributes, summary).
 
 The activity heartbeats how far it got and checks, when retried, which devices it started
 before a crash, so a killed worker neither starts a device twice nor misses one. A start rate
@@ -14,7 +17,8 @@ Web UI's details. Cancelling the fan-out waits until the activity has stopped st
 
 Fan-outs begun before the page activity started every device as an abandoned child, at the
 pace of the one fan-out history (a fifth of the client start rate); their runs keep doing so
-(:data:`PAGE_ACTIVITY_PATCH`).
+(:data:`PAGE_ACTIVITY_PATCH`). Runs begun before pages overlapped keep one page per run
+(:data:`PAGE_WINDOW_PATCH`).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ PAGE_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 """A worker killed mid-page is noticed within this; its beat is every second."""
 PAGE_MIN_TIMEOUT = timedelta(minutes=10)
 PAGE_ACTIVITY_PATCH = "fleet-start-page-activity"
+PAGE_WINDOW_PATCH = "fleet-start-page-window"
+PAGE_WINDOW = 2
+"""Pages starting at once; they share the fleet's start rate and the worker's start gate."""
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
@@ -73,9 +80,12 @@ class FleetStartWorkflow:
         self._show(start)
         try:
             if self._progress.pages_done < start.pages:
-                await self._start_page(start, self._progress.pages_done)
-                self._progress.pages_done += 1
-                self._show(start)
+                if workflow.patched(PAGE_WINDOW_PATCH):
+                    await self._start_pages(start)
+                else:
+                    await self._start_page(start, self._progress.pages_done)
+                    self._progress.pages_done += 1
+                    self._show(start)
                 if self._progress.pages_done < start.pages:
                     workflow.continue_as_new(start.model_copy(update={"progress": self._progress}))
         except BaseException as exc:
@@ -91,14 +101,38 @@ class FleetStartWorkflow:
     def progress(self) -> FleetProgress:
         return self._progress
 
-    async def _start_page(self, start: FleetStartInput, page: int) -> None:
+    async def _start_pages(self, start: FleetStartInput) -> None:
+        """This run's pages, :data:`PAGE_WINDOW` at a time. If one fails, the others are
+        cancelled and awaited before the failure is raised, so none goes on starting."""
+        first = self._progress.pages_done
+        pages = range(first, min(start.pages, first + start.pages_per_run))
+        share = min(PAGE_WINDOW, len(pages))
+        window = asyncio.Semaphore(share)
+
+        async def page(number: int) -> None:
+            async with window:
+                await self._start_page(start, number, share)
+            self._progress.pages_done += 1
+            self._show(start)
+
+        tasks = [asyncio.create_task(page(number)) for number in pages]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def _start_page(self, start: FleetStartInput, page: int, share: int = 1) -> None:
         if not workflow.patched(PAGE_ACTIVITY_PATCH):
             await self._start_page_as_children(start, page)
             return
+        request = FleetPageStart(fleet=start, page=page, rate_share=share)
         starting = workflow.start_activity_method(
             FleetActivities.start_page,
-            FleetPageStart(fleet=start, page=page),
-            start_to_close_timeout=_page_timeout(start),
+            request,
+            start_to_close_timeout=_page_timeout(request),
             heartbeat_timeout=PAGE_HEARTBEAT_TIMEOUT,
             retry_policy=STORE_RETRY,
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -179,10 +213,11 @@ class FleetStartWorkflow:
         )
 
 
-def _page_timeout(start: FleetStartInput) -> timedelta:
-    """Room for a page at the start rate, twice over; the heartbeat, not this, notices a
+def _page_timeout(request: FleetPageStart) -> timedelta:
+    """Room for a page at its start rate, twice over; the heartbeat, not this, notices a
     dead worker."""
-    per_page = -(-start.progress.total // start.pages)
-    if start.rate <= 0:
+    fleet = request.fleet
+    per_page = -(-fleet.progress.total // fleet.pages)
+    if request.rate <= 0:
         return PAGE_MIN_TIMEOUT
-    return max(PAGE_MIN_TIMEOUT, timedelta(seconds=2 * per_page / start.rate))
+    return max(PAGE_MIN_TIMEOUT, timedelta(seconds=2 * per_page / request.rate))

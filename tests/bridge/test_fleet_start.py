@@ -127,15 +127,30 @@ async def test_pages_continue_as_new_and_a_json_body_is_read(stack: Stack) -> No
     ids = sorted(stack.sim.enrollment_ids()[60:105])
     prepared = await prepare_start(DEVINFOLOG, ids)
     accepted = await start_fleet(
-        stack.client, stack.task_queue, FleetIdStore(stack.db), prepared, page_size=10
+        stack.client,
+        stack.task_queue,
+        FleetIdStore(stack.db),
+        prepared,
+        page_size=10,
+        pages_per_run=2,
     )
     progress = await fan_out_result(stack.client, accepted.instance_id)
     assert (progress.started, progress.pages_done, progress.done) == (45, 5, True)
     runs = [
-        e.status
+        e
         async for e in stack.client.list_workflows(f"WorkflowId = '{accepted.fan_out_workflow_id}'")
     ]
-    assert runs.count(WorkflowExecutionStatus.CONTINUED_AS_NEW) == 4
+    statuses = [e.status for e in runs]
+    assert statuses.count(WorkflowExecutionStatus.CONTINUED_AS_NEW) == 2, "pages 1-2, 3-4, 5"
+    first_run = min(runs, key=lambda e: e.start_time)
+    history = await stack.client.get_workflow_handle(
+        first_run.id, run_id=first_run.run_id
+    ).fetch_history()
+    kinds = [e.WhichOneof("attributes") for e in history.events]
+    scheduled = [i for i, k in enumerate(kinds) if k == "activity_task_scheduled_event_attributes"]
+    completed = kinds.index("activity_task_completed_event_attributes")
+    assert len(scheduled) >= 2
+    assert scheduled[1] < completed, "the second page starts before the first is done"
     await until_counted(stack.client, instance_query(accepted.instance_id), 45)
     assert sorted(await instance_ids(stack.client, accepted.instance_id)) == ids
     await cancel_instance(stack.client, accepted.instance_id, "test over")

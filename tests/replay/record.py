@@ -48,7 +48,7 @@ from tests.support.stack import ClockHold, Stack, running_stack
 from tests.support.temporal import DEV_SERVER_ARGS, binary
 
 HISTORIES = Path(__file__).parent / "histories"
-GENERATION = "v4"
+GENERATION = "v5"
 """Prefix of the histories this code records. Older ones are never rewritten: they show that
 workflows started by earlier code (``v3-``: the enqueue a regular activity, as engine settings
 without ``local_enqueue`` still say; ``v2-``: the lean first task behind its patch marker on
@@ -143,18 +143,21 @@ async def filevault_enable_then_rotate(stack: Stack) -> Recorded:
     return recorded
 
 
-async def fleet_start_two_pages(stack: Stack) -> Recorded:
-    """A fleet start of two devices, one page each: the first run continues as new. (The
-    ``fleetstart-*`` histories are the first design's, which started children.)"""
-    prepared = await prepare_start(DEVINFOLOG, stack.sim.enrollment_ids()[:2])
+async def fleet_start_three_pages(stack: Stack) -> Recorded:
+    """A fleet start of three devices, one page each, two pages a run: the first run starts
+    two pages at once and continues as new. (The ``fleetstart-*`` histories are the first
+    design's, which started children; ``fleetstart-page-activity-*`` one page a run.)"""
+    prepared = await prepare_start(DEVINFOLOG, stack.sim.enrollment_ids()[:3])
     store = FleetIdStore(stack.db)
-    accepted = await start_fleet(stack.client, stack.task_queue, store, prepared, page_size=1)
+    accepted = await start_fleet(
+        stack.client, stack.task_queue, store, prepared, page_size=1, pages_per_run=2
+    )
     handle = stack.client.get_workflow_handle(accepted.fan_out_workflow_id)
     await handle.result()
     chain = await runs(stack.client, handle.id)
     return {
-        "fleetstart-page-activity-continued-as-new": chain[0],
-        "fleetstart-page-activity-done": chain[-1],
+        "fleetstart-window-continued-as-new": chain[0],
+        "fleetstart-window-done": chain[-1],
     }
 
 
@@ -182,14 +185,14 @@ async def record(only: set[str]) -> None:
         async with running_stack(
             client,
             f"sqlite+aiosqlite:///{tmp}/app.db",
-            devices=2,
+            devices=3,
             settings={"repush_interval": 2},
         ) as stack:
             for name, scenario in SCENARIOS.items():
                 if wanted(name):
                     await write(name, await scenario(stack))
             if wanted("fleetstart"):
-                for name, handle in (await fleet_start_two_pages(stack)).items():
+                for name, handle in (await fleet_start_three_pages(stack)).items():
                     await write(name, handle)
     await env.shutdown()
     if not wanted("fvenable") and not wanted("fvrotate"):

@@ -24,7 +24,7 @@ import contextlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import unquote
@@ -185,6 +185,10 @@ class WebhookPost:
     """The HTTP status of the answer; None while pending or when it failed with no answer."""
     answered_at: float | None = None
 
+    def answered(self, code: int) -> None:
+        self.code = code
+        self.answered_at = time.time()
+
 
 @dataclass(frozen=True)
 class WebhookTally:
@@ -218,19 +222,14 @@ class WebhookLog:
         self._sim = sim
         sim.webhook_observer = self
 
-    def sending(self, body: bytes) -> object:
+    def sending(self, body: bytes) -> Callable[[int], None]:
         post = _describe(body)
         self.posts.append(post)
         if post.kind == "report" and post.status in _FINAL:
             # NanoMDM: the answer is stored before the webhook is posted; the command is done.
             with contextlib.suppress(LookupError):
                 self._sim.clear_queue(post.enrollment_id)
-        return post
-
-    def answered(self, token: object, status: int) -> None:
-        if isinstance(token, WebhookPost):  # what ``sending`` returned
-            token.code = status
-            token.answered_at = time.time()
+        return post.answered
 
     def reports(self, since: float = 0.0) -> list[WebhookPost]:
         """Command-status reports (not Idle, not check-ins) posted at or after ``since``."""

@@ -13,7 +13,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Span
 
 _STANDARD_RECORD_KEYS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -83,13 +85,28 @@ def setup_tracing(
     return provider
 
 
+@dataclass(frozen=True)
+class ClientCall:
+    """One outgoing HTTP call as traced: the headers that carry its trace context to the
+    server, and the span that records its answer (None with tracing off)."""
+
+    headers: Mapping[str, str]
+    span: Span | None = None
+
+    def answered(self, status: int) -> None:
+        if self.span is not None:
+            self.span.set_attribute("http.response.status_code", status)
+
+
+_UNTRACED = ClientCall({})
+
+
 @contextlib.contextmanager
-def client_span(method: str, url: str) -> Iterator[dict[str, str]]:
+def client_span(method: str, url: str) -> Iterator[ClientCall]:
     """A client span around one HTTP call made without httpx (whose calls the instrumentor
-    traces), yielding the headers that carry its trace context to the server; with tracing
-    off, no span and no headers."""
+    traces); with tracing off, no span and no headers."""
     if not tracing_enabled():
-        yield {}
+        yield _UNTRACED
         return
     parts = urlsplit(url)
     attributes: dict[str, str | int] = {
@@ -100,10 +117,12 @@ def client_span(method: str, url: str) -> Iterator[dict[str, str]]:
     if parts.port:
         attributes["server.port"] = parts.port
     tracer = trace.get_tracer(__name__)
-    with tracer.start_as_current_span(method, kind=trace.SpanKind.CLIENT, attributes=attributes):
+    with tracer.start_as_current_span(
+        method, kind=trace.SpanKind.CLIENT, attributes=attributes
+    ) as span:
         headers: dict[str, str] = {}
         propagate.inject(headers)
-        yield headers
+        yield ClientCall(headers, span)
 
 
 def tracing_enabled() -> bool:

@@ -83,6 +83,10 @@ async def test_report_signal_workflow_enqueue_and_mdm_call_share_one_trace(
     assert len(handled) == 2
     assert len(runs) == 2
     assert len(enqueue_calls) == 2
+    assert [(s.attributes or {}).get("http.response.status_code") for s in enqueue_calls] == [
+        200,
+        200,
+    ]
 
     first_report = min(signals, key=lambda s: s.start_time or 0)
     second_enqueue = max(enqueue_calls, key=lambda s: s.start_time or 0)

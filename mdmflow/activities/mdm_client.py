@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from opentelemetry import trace
 
 from mdmflow.telemetry import client_span
 
@@ -148,19 +147,16 @@ class MDMClient:
         self, method: str, url: str, body: bytes = b"", params: dict[str, str] | None = None
     ) -> Reply:
         try:
-            with client_span(method, url) as trace_headers:
+            with client_span(method, url) as call:
                 async with self._http.request(
                     method,
                     url,
                     data=body or None,
                     params=params,
-                    headers={**self._headers, **trace_headers},
+                    headers={**self._headers, **call.headers},
                 ) as response:
+                    call.answered(response.status)
                     reply = Reply(response.status, await response.read())
-                if trace_headers:
-                    trace.get_current_span().set_attribute(
-                        "http.response.status_code", reply.status_code
-                    )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise MDMServerError(f"MDM server unreachable ({method} {url}): {exc!r}") from None
         if reply.status_code in (401, 403):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,11 +56,10 @@ WEBHOOK_RETRY = RetryPolicy()
 class PostObserver(Protocol):
     """Sees every POST attempt and the status it was answered with (the fault suite's log)."""
 
-    def sending(self, body: bytes) -> object:
-        """An attempt is about to go out; the returned token is passed to ``answered``."""
+    def sending(self, body: bytes) -> Callable[[int], None]:
+        """An attempt is about to go out; the returned callable is given its answer's status
+        (not called when none came)."""
         ...
-
-    def answered(self, token: object, status: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +93,14 @@ async def post_webhook(
     while True:
         attempt += 1
         status: int | None = None
-        token = observer.sending(body) if observer is not None else None
+        answered = observer.sending(body) if observer is not None else None
         try:
-            with client_span("POST", url) as trace_headers:
-                async with http.post(url, data=body, headers={**headers, **trace_headers}) as reply:
+            with client_span("POST", url) as call:
+                async with http.post(url, data=body, headers={**headers, **call.headers}) as reply:
                     status = reply.status
-                    if observer is not None:
-                        observer.answered(token, status)
+                    call.answered(status)
+                    if answered is not None:
+                        answered(status)
                     await reply.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             if status is not None:

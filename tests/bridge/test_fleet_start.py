@@ -11,13 +11,22 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from mdmflow.activities.device_start import start_device
+from mdmflow.activities.device_start import MAX_PARALLEL_STARTS, start_device
 from mdmflow.activities.fleet import FleetActivities
 from mdmflow.activities.fleet_models import (
     FleetPageOutcome,
@@ -45,14 +54,14 @@ VISIBLE_WITHIN_S = 30.0
 async def stack(
     temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    """200 devices that never answer (unenrolled: no push reaches them), so every device
+    """250 devices that never answer (unenrolled: no push reaches them), so every device
     workflow keeps running until cancelled; a threshold of 20 IDs keeps the fleets small.
     Each test takes its own slice of the fleet."""
     folder: Path = tmp_path_factory.mktemp("fleet-start")
     async with running_stack(
         temporal_env.client,
         f"sqlite+aiosqlite:///{folder}/app.db",
-        devices=200,
+        devices=250,
         settings={"fleet_start_threshold": 20},
         simulator={"enrolled": False},
     ) as running:
@@ -299,3 +308,59 @@ async def test_a_retried_page_counts_what_it_started_before_and_starts_the_rest(
         ), eid
     await cancel_instance(stack.client, instance_id, "test over")
     await cancel_instance(stack.client, other, "test over")
+
+
+class InFlightStarts(Interceptor):
+    """Counts the client's workflow starts in flight and the most there ever were."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.most = 0
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        counter = self
+
+        class Counting(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+                counter.now += 1
+                counter.most = max(counter.most, counter.now)
+                try:
+                    return await super().start_workflow(input)
+                finally:
+                    counter.now -= 1
+
+        return Counting(next)
+
+
+async def test_pages_starting_at_once_share_the_workers_start_gate(stack: Stack) -> None:
+    """Two pages of 25 started by one worker's activities at once keep at most as many
+    starts in flight as a synchronous start (50 with a gate per page)."""
+    ids = stack.sim.enrollment_ids()[177:227]
+    instance_id = "two-pages-at-once"
+    store = FleetIdStore(stack.db)
+    await store.save(instance_id, ids, page_size=25)
+    fleet = FleetStartInput(
+        instance_id=instance_id,
+        workflow=DEVINFOLOG,
+        exclusive=True,
+        device_summary="test",
+        pages=2,
+        progress=FleetProgress(workflow=DEVINFOLOG, total=len(ids)),
+        task_queue=stack.task_queue,
+    )
+    starts = InFlightStarts()
+    config = stack.client.config()
+    config["interceptors"] = [starts]
+    client = Client(**config)
+    activities = FleetActivities(store)
+    outcomes = await asyncio.gather(
+        *(
+            ActivityEnvironment(client=client).run(
+                activities.start_page, FleetPageStart(fleet=fleet, page=page, rate_share=2)
+            )
+            for page in (0, 1)
+        )
+    )
+    assert [o.started for o in outcomes] == [25, 25]
+    assert starts.most == MAX_PARALLEL_STARTS
+    await cancel_instance(stack.client, instance_id, "test over")

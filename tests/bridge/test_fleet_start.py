@@ -225,6 +225,26 @@ async def test_cancel_stops_the_fan_out_before_it_starts_more(stack: Stack) -> N
         await FleetIdStore(stack.db).page(accepted.instance_id, 0)
 
 
+async def stored_fleet(
+    store: FleetIdStore,
+    instance_id: str,
+    ids: list[str],
+    page_size: int,
+    task_queue: str | None = None,
+) -> FleetStartInput:
+    """The IDs saved in pages as a fleet start saves them, and the fan-out's input for them."""
+    pages = await store.save(instance_id, ids, page_size=page_size)
+    return FleetStartInput(
+        instance_id=instance_id,
+        workflow=DEVINFOLOG,
+        exclusive=True,
+        device_summary="test",
+        pages=pages,
+        progress=FleetProgress(workflow=DEVINFOLOG, total=len(ids)),
+        task_queue=task_queue,
+    )
+
+
 async def until_all_cancelled(client: Client, instance_id: str) -> int:
     """Wait until no device workflow of the instance runs; how many there are."""
     query = instance_query(instance_id)
@@ -260,15 +280,7 @@ async def test_a_retried_page_counts_what_it_started_before_and_starts_the_rest(
     for eid in (ours_ended, theirs_ended):
         await stack.client.get_workflow_handle(f"{DEVINFOLOG}/{eid}").terminate("ended")
     store = FleetIdStore(stack.db)
-    await store.save(instance_id, ids, page_size=len(ids))
-    fleet = FleetStartInput(
-        instance_id=instance_id,
-        workflow=DEVINFOLOG,
-        exclusive=True,
-        device_summary="test",
-        pages=1,
-        progress=FleetProgress(workflow=DEVINFOLOG, total=len(ids)),
-    )
+    fleet = await stored_fleet(store, instance_id, ids, page_size=len(ids))
     env = ActivityEnvironment(client=stack.client)
     heartbeat = FleetPageOutcome(handled=1, started=1)
     env.info = dataclasses.replace(
@@ -338,16 +350,7 @@ async def test_pages_starting_at_once_share_the_workers_start_gate(stack: Stack)
     ids = stack.sim.enrollment_ids()[177:227]
     instance_id = "two-pages-at-once"
     store = FleetIdStore(stack.db)
-    await store.save(instance_id, ids, page_size=25)
-    fleet = FleetStartInput(
-        instance_id=instance_id,
-        workflow=DEVINFOLOG,
-        exclusive=True,
-        device_summary="test",
-        pages=2,
-        progress=FleetProgress(workflow=DEVINFOLOG, total=len(ids)),
-        task_queue=stack.task_queue,
-    )
+    fleet = await stored_fleet(store, instance_id, ids, page_size=25, task_queue=stack.task_queue)
     starts = InFlightStarts()
     config = stack.client.config()
     config["interceptors"] = [starts]

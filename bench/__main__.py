@@ -35,8 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="mdmflow against bare Temporal, like for like, on one machine: "
-        "(a) K steps in one workflow, (b) start -> step -> complete, (c) fleet start, "
-        "(d) memory per parked device, (e) latency at N=1, and CPU per round by process. "
+        "(a) K steps in one workflow and (b) start -> step -> complete with each side's parts "
+        "as separate processes (and CPU per round by process), (c) fleet start, "
+        "(d) memory per parked device, (e) latency at N=1, and (shared) (a) and (b) with "
+        "every part in one process. "
         "Defaults are the issue's sizes (34 minutes on two cores as measured, 12 of them "
         "bare Temporal's); --quick takes 2 to 3.",
     )
@@ -64,8 +66,6 @@ def _parser() -> argparse.ArgumentParser:
     sizes.add_argument(
         "--latency-steps", type=int, help=f"(e) steps per run ({FULL.latency_steps})"
     )
-    sizes.add_argument("--cpu-devices", type=int, help=f"cpu: devices ({FULL.cpu_devices})")
-    sizes.add_argument("--cpu-rounds", type=int, help=f"cpu: runs per device ({FULL.cpu_rounds})")
     parser.add_argument(
         "--database-url",
         default="",
@@ -100,8 +100,6 @@ def _check(parser: argparse.ArgumentParser, config: BenchConfig) -> None:
         "--fleet": config.fleet,
         "--parked": config.parked,
         "--latency-runs": config.latency_runs,
-        "--cpu-devices": config.cpu_devices,
-        "--cpu-rounds": config.cpu_rounds,
     }
     for flag, value in counts.items():
         if value < 1:
@@ -110,8 +108,8 @@ def _check(parser: argparse.ArgumentParser, config: BenchConfig) -> None:
         parser.error("--latency-steps must be at least 2 (a sample is between two steps)")
     if not config.step_devices or min(config.step_devices) < 1:
         parser.error("--step-devices must be positive numbers")
-    if max(config.devices, config.cpu_devices) > MAX_RESTART_DEVICES:
-        parser.error(f"--devices and --cpu-devices are at most {MAX_RESTART_DEVICES}")
+    if config.devices > MAX_RESTART_DEVICES:
+        parser.error(f"--devices is at most {MAX_RESTART_DEVICES}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-SCENARIOS = ("a", "b", "c", "d", "e", "cpu")
-"""(a) K steps in one workflow, (b) start → step → complete, (c) fleet start, (d) parked
-memory, (e) latency at N=1, and CPU seconds per round by process."""
+SCENARIOS = ("a", "b", "c", "d", "e", "shared")
+"""(a) K steps in one workflow and (b) start → step → complete, each side as deployed (every
+part its own process; (b) also gives the CPU seconds per round by process), (c) fleet start,
+(d) parked memory, (e) latency at N=1, and ``shared``: (a) and (b) again with every part in
+the bench's one process, for reference and for the durable intake's cost."""
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,6 @@ class BenchConfig:
     latency_runs: int = 4
     latency_steps: int = 51
     """(e) runs of K steps on one device; K-1 samples a run."""
-    cpu_devices: int = 50
-    cpu_rounds: int = 4
-    """CPU accounting: devices x runs each, as in (b), every part its own process."""
     database_url: str = ""
     """The app database (routes, intake); empty: SQLite in the run's temp dir."""
     only: frozenset[str] = frozenset(SCENARIOS)
@@ -39,16 +38,19 @@ class BenchConfig:
     @property
     def in_process(self) -> bool:
         """Whether the shared in-process stack is needed at all."""
-        return bool(self.only & {"a", "b", "c", "e"})
+        return bool(self.only & {"c", "e", "shared"})
+
+    @property
+    def deployed(self) -> bool:
+        """Whether (a) and (b) run with each side's parts as separate processes."""
+        return bool(self.only & {"a", "b"})
 
     @property
     def simulated_devices(self) -> int:
         """Devices the in-process simulator needs for the scenarios that run."""
         sizes = [1]
-        if self.runs("a"):
-            sizes += self.step_devices
-        if self.runs("b"):
-            sizes.append(self.devices)
+        if self.runs("shared"):
+            sizes += [*self.step_devices, self.devices]
         if self.runs("c"):
             sizes.append(2 * self.fleet)  # the fan-out starts on IDs of its own
         return max(sizes)
@@ -67,7 +69,5 @@ QUICK = replace(
     parked=300,
     latency_runs=2,
     latency_steps=21,
-    cpu_devices=10,
-    cpu_rounds=3,
 )
 """About two minutes on two cores: for iterating, not for the issue's figures."""

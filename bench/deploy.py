@@ -1,8 +1,9 @@
 """Separate-process deployments for the scenarios that account per process.
 
 Each deployment gets its own fresh Temporal dev server (so its RSS, CPU time and database
-start from the same point on both sides) and its own directory. mdmflow's worker and bridge
-are the production commands (``mdmflow worker``, ``mdmflow bridge``) configured through their
+start from the same point on both sides) and its own directory. mdmflow's bridge is the
+production command (``mdmflow bridge``) and its worker the production worker with the bench's
+K-step workflow registered too (``bench.mdmflow_worker``), both configured through their
 environment, as an operator would run them; the simulated MDM server is ``mdmflow simulate``
 when its CPU time is measured, and an in-process, unenrolled one when devices must never
 answer (its cost is not what the parked scenario measures). The bare side is
@@ -137,7 +138,7 @@ async def bare_processes(run_dir: Path) -> AsyncIterator[tuple[Deployment, Basel
 async def mdmflow_processes(
     run_dir: Path, devices: int, database_url: str
 ) -> AsyncIterator[tuple[Deployment, list[str]]]:
-    """A fresh server, ``mdmflow simulate``, ``mdmflow bridge`` and ``mdmflow worker``;
+    """A fresh server, ``mdmflow simulate``, ``mdmflow bridge`` and the worker;
     yields the deployment and the simulated devices' enrollment IDs."""
     logs = run_dir / "logs"
     async with contextlib.AsyncExitStack() as stack:
@@ -173,7 +174,7 @@ async def mdmflow_processes(
         )
         await _healthy(bridge, f"http://127.0.0.1:{bridge_port}/healthz")
         worker = await stack.enter_async_context(
-            child_process("worker", [*_mdmflow(), "worker"], env, logs)
+            child_process("worker", [sys.executable, "-m", "bench.mdmflow_worker"], env, logs)
         )
         children = {"worker": worker, "bridge": bridge, "simulator": simulator}
         yield Deployment(server, await connect(settings), settings.task_queue, children), ids

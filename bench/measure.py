@@ -221,6 +221,8 @@ class CpuResult:
     """A fixed number of rounds with every part in its own process: CPU seconds by process."""
 
     name: str
+    scenario: str
+    """Which rounds: ``(a) @N`` or ``(b)``."""
     rounds: int
     seconds: float
     cpu: dict[str, float] = field(default_factory=dict)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bench.cpu import OURS
+from bench.deployed import OURS
 from bench.fan_out import NAME as FAN_OUT
 from bench.measure import FanOutResult, RoundsResult, bare_fleet_mean
 from bench.run import BenchResults
@@ -163,7 +163,8 @@ def context(results: BenchResults) -> list[tuple[str, float | None, str]]:
         _find_attr(results.fleets, "mdmflow", "complete_seconds"),
         bare_fleet_mean(results.fleets, "complete_seconds"),
     )
-    cpu_mdm, cpu_bare = _find(results.cpu, "mdmflow"), _find(results.cpu, "bare")
+    cpu_mdm = _find(results.cpu, "mdmflow", scenario="(b)")
+    cpu_bare = _find(results.cpu, "bare", scenario="(b)")
     return [
         ("(c) fleet time to all done mdmflow/bare", fleet_done, ">1 = slower"),
         (
@@ -184,13 +185,14 @@ def context(results: BenchResults) -> list[tuple[str, float | None, str]]:
             _ratio(_p(results, "mdmflow", "p50_ms"), _p(results, "bare", "p50_ms")),
             "",
         ),
+        *_shared(results),
         (
             "(b) mdmflow / mdmflow-no-intake rounds/s",
             _ratio(
-                _rate(_find(results.restart, "mdmflow")),
-                _rate(_find(results.restart, "mdmflow-no-intake")),
+                _rate(_find(results.shared_restart, "mdmflow")),
+                _rate(_find(results.shared_restart, "mdmflow-no-intake")),
             ),
-            "what the durable intake costs",
+            "one process: what the durable intake costs",
         ),
         (
             "cpu ms/round server+worker+bridge mdmflow/bare",
@@ -200,15 +202,34 @@ def context(results: BenchResults) -> list[tuple[str, float | None, str]]:
             ),
             ">1 = more CPU",
         ),
+    ]
+
+
+def _shared(results: BenchResults) -> list[tuple[str, float | None, str]]:
+    """(a) and (b) with every part in the bench's one process: worker, bridge, simulated
+    devices and driver on one event loop, against bare's worker and driver on one."""
+    found = [
         (
-            "cpu rounds/s (separate processes) mdmflow/bare",
+            f"(a) K-step rounds/s @{n}, all in one process",
             _ratio(
-                cpu_mdm.rounds_per_s if cpu_mdm else None,
-                cpu_bare.rounds_per_s if cpu_bare else None,
+                _rate(_find(results.shared_steps, "mdmflow", devices=n)),
+                _rate(_find(results.shared_steps, "bare", devices=n)),
             ),
             "",
-        ),
+        )
+        for n in results.config.step_devices
     ]
+    found.append(
+        (
+            "(b) rounds/s, all in one process",
+            _ratio(
+                _rate(_find(results.shared_restart, "mdmflow")),
+                _rate(_find(results.shared_restart, "bare-restart")),
+            ),
+            "",
+        )
+    )
+    return found
 
 
 def _find_attr(items: list[Any], name: str, attr: str) -> float | None:

@@ -7,8 +7,8 @@ target follow as context.
 
 from __future__ import annotations
 
-from bench.cpu import OURS, ROLES
-from bench.measure import CoreLoad, FanOutResult, bare_fleet_mean
+from bench.deployed import OURS, ROLES
+from bench.measure import CoreLoad, FanOutResult, RoundsResult, bare_fleet_mean
 from bench.ratios import checks, context
 from bench.run import INTAKE_PAIRS, BenchResults
 
@@ -24,18 +24,30 @@ def _num(value: float | None, fmt: str = ".2f") -> str:
     return "n/a" if value is None else format(value, fmt)
 
 
-def _steps_table(results: BenchResults) -> list[str]:
-    k = results.config.steps
+DEPLOYED = "as deployed: every part its own process, a fresh server per side"
+SHARED = "all in one process (worker, bridge, devices, driver), for reference"
+
+
+def _steps_rows(rows: list[RoundsResult], overload: bool) -> list[str]:
     lines = [
-        f"(a) {k} steps in ONE workflow per device vs the bare {k}-step loop",
         f"{'devices':>8}  {'side':<10}{'rounds':>8}{'s':>9}{'rounds/s':>10}{'events/wf':>10}"
-        f"{'failed':>8}{OVERLOAD}",
+        f"{'failed':>8}{OVERLOAD if overload else ''}",
     ]
-    for r in results.steps:
+    for r in rows:
         lines.append(
             f"{r.devices:>8}  {r.name:<10}{r.rounds:>8}{r.seconds:>9.2f}{r.rounds_per_s:>10.1f}"
-            f"{r.events_per_workflow:>10.1f}{r.failures:>8}{_core(r.core)}"
+            f"{r.events_per_workflow:>10.1f}{r.failures:>8}{_core(r.core) if overload else ''}"
         )
+    return lines
+
+
+def _steps_table(results: BenchResults) -> list[str]:
+    k = results.config.steps
+    lines = [f"(a) {k} steps in ONE workflow per device vs the bare {k}-step loop"]
+    if results.steps:
+        lines += [DEPLOYED, *_steps_rows(results.steps, overload=False)]
+    if results.shared_steps:
+        lines += [SHARED, *_steps_rows(results.shared_steps, overload=True)]
     lines += [
         "a round = one step (enqueue/activity + answer/signal); s = first start to last close;",
         "events/wf = history events per workflow",
@@ -43,25 +55,33 @@ def _steps_table(results: BenchResults) -> list[str]:
     return lines
 
 
-def _restart_table(results: BenchResults) -> list[str]:
-    cfg = results.config
+def _restart_rows(rows: list[RoundsResult], overload: bool) -> list[str]:
     lines = [
-        f"(b) start -> step -> complete, {cfg.devices} devices x {cfg.rounds} runs back to back",
         f"{'scenario':<19}{'rounds':>7}{'s':>8}{'rounds/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
-        f"{'peak RSS MB':>13}{'failed':>8}{OVERLOAD}",
+        f"{'failed':>8}{OVERLOAD if overload else ''}",
     ]
-    for r in results.restart:
+    for r in rows:
         lines.append(
             f"{r.name:<19}{r.rounds:>7}{r.seconds:>8.2f}{r.rounds_per_s:>10.1f}"
-            f"{r.p50_ms:>9.0f}{r.p95_ms:>9.0f}{r.peak_rss_mb:>13.0f}{r.failures:>8}"
-            f"{_core(r.core)}"
+            f"{r.p50_ms:>9.0f}{r.p95_ms:>9.0f}{r.failures:>8}{_core(r.core) if overload else ''}"
         )
-    lines += [
-        "a round = start call to result. mdmflow-no-intake: the same bridge with an intake",
-        f"that commits nothing (bench only); it and mdmflow ran interleaved, {INTAKE_PAIRS} times",
-        "each, summed.",
-        "peak RSS is the bench process's peak so far (getrusage), earlier scenarios included.",
-    ]
+    return lines
+
+
+def _restart_table(results: BenchResults) -> list[str]:
+    cfg = results.config
+    title = f"(b) start -> step -> complete, {cfg.devices} devices x {cfg.rounds} runs back to back"
+    lines = [title]
+    if results.restart:
+        lines += [DEPLOYED, *_restart_rows(results.restart, overload=False)]
+    if results.shared_restart:
+        lines += [SHARED, *_restart_rows(results.shared_restart, overload=True)]
+    lines += ["a round = start call to result."]
+    if results.shared_restart:
+        lines += [
+            "mdmflow-no-intake: the same bridge with an intake that commits nothing (bench",
+            f"only); it and mdmflow ran interleaved, {INTAKE_PAIRS} times each, summed.",
+        ]
     return lines
 
 
@@ -151,11 +171,9 @@ def _latency_table(results: BenchResults) -> list[str]:
 
 
 def _cpu_table(results: BenchResults) -> list[str]:
-    cfg = results.config
     lines = [
-        f"CPU per round by process: {cfg.cpu_devices} devices x {cfg.cpu_rounds} runs of "
-        "start -> step -> complete, every part its own process, fresh server per side",
-        f"{'side':<10}{'rounds':>7}{'s':>7}{'rounds/s':>9}   ms CPU per round: "
+        "CPU per round by process during (a) and (b) as deployed",
+        f"{'side':<10}{'rounds':<9}{'rounds':>7}{'s':>7}{'rounds/s':>9}   ms CPU per round: "
         + "".join(f"{role:>10}" for role in ROLES)
         + f"{'ours':>8}{'all':>8}",
     ]
@@ -165,7 +183,7 @@ def _cpu_table(results: BenchResults) -> list[str]:
         total = c.total_ms_per_round(ROLES)
         flag = "" if c.settled else "  (not quiet at the end)"
         lines.append(
-            f"{c.name:<10}{c.rounds:>7}{c.seconds:>7.1f}{c.rounds_per_s:>9.1f}"
+            f"{c.name:<10}{c.scenario:<9}{c.rounds:>7}{c.seconds:>7.1f}{c.rounds_per_s:>9.1f}"
             f"{'':19}{cells}{ours:>8.1f}{total:>8.1f}{flag}"
         )
     lines += [
@@ -183,8 +201,8 @@ def as_text(results: BenchResults) -> str:
     ]
     tables = [
         (results.latency, _latency_table),
-        (results.steps, _steps_table),
-        (results.restart, _restart_table),
+        (results.steps + results.shared_steps, _steps_table),
+        (results.restart + results.shared_restart, _restart_table),
         (results.fleets, _fleet_table),
         (results.parked, _parked_table),
         (results.cpu, _cpu_table),
@@ -204,7 +222,7 @@ def as_text(results: BenchResults) -> str:
         lines.append(f"      {label:<48}{_num(ratio):>9}  {note}")
     lines += [
         "",
-        "Overload counts (in-process scenarios): WFT>5s = workflow tasks over 5 s; WFT lost =",
+        "Overload counts (in-process scenarios only): WFT>5s = workflow tasks over 5 s; WFT lost =",
         "timed out and redone; deferred = webhooks the bridge could not deliver inline within",
         "5 s (left to its relay's backoff); act redo = activity attempts failed or timed out",
         "and done again (under load: a missed 5 s heartbeat). Their tracebacks are not printed.",

@@ -98,6 +98,7 @@ def _latency_json(r: LatencyResult) -> dict[str, Any]:
 def _cpu_json(c: CpuResult) -> dict[str, Any]:
     return {
         "name": c.name,
+        "scenario": c.scenario,
         "rounds": c.rounds,
         "seconds": round(c.seconds, 3),
         "rounds_per_s": round(c.rounds_per_s, 2),
@@ -116,6 +117,8 @@ def as_json(results: BenchResults) -> str:
         "config": {**asdict(cfg), "only": sorted(cfg.only), "app_database": results.database},
         "steps": [_rounds_json(r) for r in results.steps],
         "restart": [_rounds_json(r) for r in results.restart],
+        "shared_steps": [_rounds_json(r) for r in results.shared_steps],
+        "shared_restart": [_rounds_json(r) for r in results.shared_restart],
         "fleet": [_fleet_json(f) for f in results.fleets],
         "parked": [_parked_json(p) for p in results.parked],
         "latency": [_latency_json(r) for r in results.latency],

@@ -2,9 +2,11 @@
 
 First the in-process part: one dev server, the bare worker and mdmflow's stack (worker,
 bridge, simulator) up for its whole duration, so both sides always share the machine with the
-same idle pollers; (e) runs first, while nothing else has happened yet. Then, with those
-stopped, the per-process part: CPU accounting and parked memory, each side on a fresh server
-with its parts as separate processes. Progress goes to stderr; stdout stays the report.
+same idle pollers; (e) runs first, while nothing else has happened yet, then (a) and (b) with
+every part in this one process (``shared``: for reference, and the durable intake's cost), then
+(c). Then, with those stopped, the per-process part, each side on a fresh server with its
+parts as separate processes as they are deployed: (a) and (b) with the CPU each process spent
+(``deployed``), and parked memory (d). Progress goes to stderr; stdout stays the report.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from bench.corelog import (
     CoreWarnings,
     install_core_warnings,
 )
-from bench.cpu import bare_cpu, mdmflow_cpu
+from bench.deployed import DeployedRun, bare_deployed, mdmflow_deployed
 from bench.fan_out import fan_out_fleet
 from bench.latency import mdmflow_latency
 from bench.mdmflow_path import MDMFlowPath
@@ -59,13 +61,18 @@ class BenchResults:
     config: BenchConfig
     database: str
     steps: list[RoundsResult] = field(default_factory=list)
-    """(a) ``bare`` and ``mdmflow`` at each device count."""
+    """(a) as deployed: ``bare`` and ``mdmflow`` at each device count."""
     restart: list[RoundsResult] = field(default_factory=list)
-    """(b) ``bare-restart``, ``mdmflow`` and ``mdmflow-no-intake``."""
+    """(b) as deployed: ``bare-restart`` and ``mdmflow``."""
+    shared_steps: list[RoundsResult] = field(default_factory=list)
+    """(a) with every part in one process, as ``steps``."""
+    shared_restart: list[RoundsResult] = field(default_factory=list)
+    """(b) in one process: ``bare-restart``, ``mdmflow`` and ``mdmflow-no-intake``."""
     fleets: list[FleetResult] = field(default_factory=list)
     parked: list[ParkedResult] = field(default_factory=list)
     latency: list[LatencyResult] = field(default_factory=list)
     cpu: list[CpuResult] = field(default_factory=list)
+    """CPU by process during (a) and (b) as deployed, each side."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall time each scenario took, both sides."""
     failed: dict[str, str] = field(default_factory=dict)
@@ -107,13 +114,11 @@ async def run_bench(config: BenchConfig) -> BenchResults:
         if config.in_process:
             with progress.guard("in-process stack"):
                 await _in_process(config, results, progress, warnings, run_dir, database_url)
-        if config.runs("cpu"):
-            n, r = config.cpu_devices, config.cpu_rounds
-            with progress.scenario("cpu: bare, separate processes"):
-                results.cpu.append(await bare_cpu(run_dir / "cpu-bare", n, r))
-            with progress.scenario("cpu: mdmflow, separate processes"):
-                mdmflow = mdmflow_cpu(run_dir / "cpu-mdmflow", n, r, config.database_url)
-                results.cpu.append(await mdmflow)
+        if config.deployed:
+            with progress.scenario("(a), (b) as deployed: bare"):
+                _add(results, await bare_deployed(run_dir / "deployed-bare", config))
+            with progress.scenario("(a), (b) as deployed: mdmflow"):
+                _add(results, await mdmflow_deployed(run_dir / "deployed-mdmflow", config))
         if config.runs("d"):
             with progress.scenario(f"(d) {config.parked} parked: bare"):
                 results.parked.append(await bare_parked(run_dir / "parked-bare", config.parked))
@@ -124,6 +129,12 @@ async def run_bench(config: BenchConfig) -> BenchResults:
                     )
                 )
         return results
+
+
+def _add(results: BenchResults, run: DeployedRun) -> None:
+    results.steps += run.steps
+    results.restart.append(run.restart)
+    results.cpu += run.cpu
 
 
 async def _in_process(
@@ -149,15 +160,15 @@ async def _in_process(
             with progress.scenario("(e) latency at N=1"):
                 results.latency.append(await baseline.latency(runs, steps))
                 results.latency.append(await mdmflow_latency(mdm, runs, steps))
-        if config.runs("a"):
+        if config.runs("shared"):
             for n in config.step_devices:
-                with progress.scenario(f"(a) {config.steps} steps in one workflow, {n} devices"):
+                k = config.steps
+                with progress.scenario(f"(a) in one process, {k} steps in a workflow, {n} devices"):
                     bare = baseline.k_steps(n, config.steps)
-                    results.steps.append(await _counted(warnings, bare))
+                    results.shared_steps.append(await _counted(warnings, bare))
                     ours = path.k_steps(n, config.steps)
-                    results.steps.append(await _counted(warnings, ours))
-        if config.runs("b"):
-            with progress.scenario("(b) start -> step -> complete"):
+                    results.shared_steps.append(await _counted(warnings, ours))
+            with progress.scenario("(b) in one process, start -> step -> complete"):
                 no_intake_stack = running_mdmflow(
                     bench_settings(server.address, run_dir, database_url),
                     devices=config.devices,
@@ -194,13 +205,13 @@ async def _restarts(
     halves of that comparison share the machine's moods."""
     await no_intake.device_rounds(WARMUP_WORKFLOWS, 2)
     n, r = config.devices, config.rounds
-    results.restart.append(await _counted(warnings, baseline.restarted(n, r)))
+    results.shared_restart.append(await _counted(warnings, baseline.restarted(n, r)))
     with_intake, without = [], []
     for _ in range(INTAKE_PAIRS):
         with_intake.append(await _counted(warnings, path.device_rounds(n, r)))
         without.append(await _counted(warnings, no_intake.device_rounds(n, r)))
-    results.restart.append(functools.reduce(RoundsResult.merged, with_intake))
-    results.restart.append(functools.reduce(RoundsResult.merged, without))
+    results.shared_restart.append(functools.reduce(RoundsResult.merged, with_intake))
+    results.shared_restart.append(functools.reduce(RoundsResult.merged, without))
 
 
 async def _counted(warnings: CoreWarnings, scenario: Awaitable[R]) -> R:

@@ -161,13 +161,17 @@ def build_fleet_worker(client: Client, settings: Settings, activities: WorkerAct
     )
 
 
-async def run_worker(settings: Settings, client: Client) -> None:
+async def run_worker(
+    settings: Settings, client: Client, extra_workflows: Sequence[type] = ()
+) -> None:
     """Run both workers until cancelled (Ctrl-C in ``mdmflow worker`` or ``mdmflow dev``);
-    if one fails, the other is stopped too."""
+    if one fails, the other is stopped too. ``extra_workflows`` are registered beside
+    mdmflow's (the bench's worker process adds its K-step workflow)."""
     db = await Database.open(settings.resolved_database_url)
     try:
         async with worker_activities(settings, db) as activities, asyncio.TaskGroup() as group:
-            group.create_task(build_worker(client, settings, activities).run())
+            worker = build_worker(client, settings, activities, extra_workflows)
+            group.create_task(worker.run())
             group.create_task(build_fleet_worker(client, settings, activities).run())
     finally:
         await db.close()

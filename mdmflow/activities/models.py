@@ -72,6 +72,11 @@ class EngineSettings(BaseModel):
     Every start by this version sets it (:meth:`for_new_start`); False, its value when absent,
     is how runs started by earlier code say they enqueue with a regular activity, which
     their histories hold and their replays must repeat."""
+    step_upsert_on_change: bool = False
+    """Upsert ``MdmStep`` only when the step's name changes: a polling workflow (fvenable asks
+    ``poll`` up to 180 times) otherwise writes the same value to visibility and its history on
+    every poll. Set by every start of this version; False, its value when absent, is how runs
+    started by earlier code say they upserted every step, as their histories hold."""
 
     @classmethod
     def for_new_start(
@@ -81,7 +86,10 @@ class EngineSettings(BaseModel):
     ) -> EngineSettings:
         """What a start made now carries: the given defaults and this version's engine."""
         return cls(
-            step_timeout_s=step_timeout_s, repush_interval_s=repush_interval_s, local_enqueue=True
+            step_timeout_s=step_timeout_s,
+            repush_interval_s=repush_interval_s,
+            local_enqueue=True,
+            step_upsert_on_change=True,
         )
 
 

@@ -78,6 +78,10 @@ than any step sends, few enough to bound a workflow's memory."""
 LOCAL_ENQUEUE_PATCH = "local-enqueue"
 """Asked only by runs started without engine settings; the others' start input decides
 (``EngineSettings.local_enqueue``), with no marker."""
+STEP_UPSERT_ON_CHANGE_PATCH = "step-upsert-on-change"
+"""Asked only by runs started without engine settings, and only when a step repeats the name
+``MdmStep`` already shows; the others' start input decides
+(``EngineSettings.step_upsert_on_change``), with no marker."""
 ENQUEUE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -140,6 +144,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._waiting_for: str | None = None
         self._first_enqueue_records_start = False
         self._preset_step: str | None = None
+        self._shown_step: str | None = None
 
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> StartT:
@@ -441,9 +446,20 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._step_started = workflow.now()
         value, preset = label or name, self._preset_step
         self._preset_step = None
-        if value != preset:
+        if value != preset and not self._shows_step(value):
             workflow.upsert_search_attributes([search.STEP.value_set(value)])
+        self._shown_step = value
         self._show_details(waiting_until)
+
+    def _shows_step(self, value: str) -> bool:
+        """Whether ``MdmStep`` already holds ``value`` and this run upserts only changes (by
+        its start input, or by a patch asked only here, when a step repeats the name)."""
+        if value != self._shown_step:
+            return False
+        engine = self.start_input.engine
+        if engine is None:
+            return workflow.patched(STEP_UPSERT_ON_CHANGE_PATCH)
+        return engine.step_upsert_on_change
 
     async def _enqueue(
         self, name: str, queued: list[QueuedCommand], limit: timedelta, verb: str = "enqueue"

@@ -18,11 +18,13 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from mdmflow.activities.models import EngineSettings
 from mdmflow.crypto.sealed import SecretBox
 from mdmflow.filevault.profile import PROFILE_IDENTIFIER, TEMPLATE
 from mdmflow.simulator import SimulatedDevice
 from mdmflow.store.escrow_identity import EscrowIdentityStore
 from mdmflow.workflows import search
+from mdmflow.workflows.engine import STEP_UPSERT_ON_CHANGE_PATCH
 from mdmflow.workflows.fvenable_poll import (
     FVENABLE,
     MAX_POLLS,
@@ -34,7 +36,7 @@ from mdmflow.workflows.fvrotate import FVROTATE
 from mdmflow.workflows.models import STATUS_QUERY, WorkflowStart, WorkflowStatus
 from mdmflow.workflows.results import FileVaultRotateResult
 from tests.support.codec import TEST_KEYRING
-from tests.support.history import elapsed, events
+from tests.support.history import elapsed, events, patch_markers, upserted
 from tests.support.runs import runs
 from tests.support.stack import ClockHold, Stack, running_stack
 
@@ -122,6 +124,53 @@ async def test_key_escrowed_once_filevault_turns_on_across_continued_runs(stack:
     assert attributes.get(search.ENROLLMENT_ID) == eid
     took = elapsed(await events(chain[0]), CONTINUED)
     assert took >= POLL_INTERVAL * POLLS_PER_RUN
+
+
+@pytest.mark.parametrize(
+    ("engine", "marker"),
+    [
+        pytest.param(EngineSettings.for_new_start(), False, id="by-start-input"),
+        pytest.param(None, True, id="by-patch"),
+    ],
+)
+async def test_a_polling_run_upserts_its_step_only_when_it_changes(
+    stack: Stack, engine: EngineSettings | None, marker: bool
+) -> None:
+    eid = stack.sim.enrollment_ids()[0]
+    off(stack.sim.device(eid), enable_after=3)
+    handle = await stack.client.start_workflow(
+        FVENABLE,
+        WorkflowStart(enrollment_id=eid, instance_id=INSTANCE_ID, engine=engine),
+        id=f"{FVENABLE}/{eid}",
+        task_queue=stack.task_queue,
+        result_type=FileVaultEnableResult,
+    )
+    result = await handle.result()
+
+    assert result.polls == 3
+    history = await events(handle)
+    assert upserted(history, search.STEP.name) == ["install", "poll"]
+    assert (STEP_UPSERT_ON_CHANGE_PATCH in patch_markers(history)) is marker
+
+
+async def test_a_run_started_by_earlier_code_upserts_every_step(stack: Stack) -> None:
+    """Its start input's engine settings lack ``step_upsert_on_change``, as its history's
+    upserts say; the replay of such histories needs the same commands."""
+    eid = stack.sim.enrollment_ids()[0]
+    off(stack.sim.device(eid), enable_after=3)
+    earlier = EngineSettings(local_enqueue=True)
+    handle = await stack.client.start_workflow(
+        FVENABLE,
+        WorkflowStart(enrollment_id=eid, instance_id=INSTANCE_ID, engine=earlier),
+        id=f"{FVENABLE}/{eid}",
+        task_queue=stack.task_queue,
+        result_type=FileVaultEnableResult,
+    )
+    result = await handle.result()
+
+    # Twice a poll: as it waits out its interval (NotUntil) and as it sends SecurityInfo.
+    shown = upserted(await events(handle), search.STEP.name)
+    assert shown == ["install"] + ["poll"] * 2 * result.polls
 
 
 async def test_device_that_never_enables_ends_after_the_poll_limit(stack: Stack) -> None:

@@ -27,7 +27,7 @@ from mdmflow.workflows.models import WorkflowStart
 from mdmflow.workflows.registry import WORKFLOWS, workflow_class
 from tests.replay.record import GENERATION, HISTORIES
 from tests.replay.starts import started
-from tests.support.history import LOCAL_ACTIVITY_MARKER, events
+from tests.support.history import LOCAL_ACTIVITY_MARKER, events, patch_markers
 from tests.support.stack import Stack, running_stack
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
@@ -52,18 +52,6 @@ def upserted_keys(history: list[HistoryEvent]) -> list[list[str]]:
         for e in history
         if e.event_type == UPSERT
     ]
-
-
-def patch_markers(history: list[HistoryEvent]) -> list[str]:
-    """The patch IDs of the history's patch markers (local activity markers left out)."""
-    found = []
-    for e in history:
-        if e.event_type != MARKER:
-            continue
-        attrs = e.marker_recorded_event_attributes
-        if attrs.marker_name == "core_patch":
-            found.append(json.loads(attrs.details["patch-data"].payloads[0].data)["id"])
-    return found
 
 
 def local_activity_types(history: list[HistoryEvent]) -> list[str]:

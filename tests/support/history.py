@@ -54,3 +54,29 @@ def activity_types(history: list[HistoryEvent]) -> list[str]:
                 data = json.loads(marker.details["data"].payloads[0].data)
                 names.append(str(data["activity_type"]))
     return names
+
+
+def upserted(history: list[HistoryEvent], name: str) -> list[Any]:
+    """The value each search-attribute upsert gave ``name``, in history order (None: unset).
+    Search attributes are plain JSON in history: the codec does not encrypt them."""
+    values: list[Any] = []
+    for event in history:
+        if event.event_type != EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            continue
+        attrs = event.upsert_workflow_search_attributes_event_attributes
+        fields = attrs.search_attributes.indexed_fields
+        if name in fields:
+            values.append(json.loads(fields[name].data) if fields[name].data else None)
+    return values
+
+
+def patch_markers(history: list[HistoryEvent]) -> list[str]:
+    """The patch IDs of the history's patch markers (local activity markers left out)."""
+    found = []
+    for event in history:
+        if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+            continue
+        attrs = event.marker_recorded_event_attributes
+        if attrs.marker_name == "core_patch":
+            found.append(json.loads(attrs.details["patch-data"].payloads[0].data)["id"])
+    return found

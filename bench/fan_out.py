@@ -21,7 +21,7 @@ from temporalio.client import WorkflowHandle
 
 from bench.completion import wait_closed
 from bench.mdmflow_path import DEVINFOLOG, instance_query
-from bench.measure import FanOutResult, StatusRead, now, peak_rss_mb, wall
+from bench.measure import FAN_OUT, FanOutResult, StatusRead, now, peak_rss_mb, wall
 from bench.procs import BenchError, bounded, time_limit
 from bench.stack import MDMStack
 from mdmflow.activities.fleet_models import FleetProgress
@@ -30,7 +30,6 @@ from mdmflow.workflows.fleet_start import FleetStartWorkflow
 API_USER = "nanocmd"
 HTTP_TIMEOUT_S = 120.0
 """Generous: a slow answer is a figure to report, not a reason to give up."""
-NAME = "fan-out"
 
 
 async def fan_out_fleet(stack: MDMStack, ids: Sequence[str]) -> FanOutResult:
@@ -69,7 +68,7 @@ async def fan_out_fleet(stack: MDMStack, ids: Sequence[str]) -> FanOutResult:
         status.append(await _status(api, stack, instance_id, "all done"))
     runs = await client.count_workflows(f"WorkflowId = '{fan_out_id}'")
     return FanOutResult(
-        name=NAME,
+        name=FAN_OUT,
         workflows=len(ids),
         start_seconds=start_seconds,
         complete_seconds=closed.last_close - begin_wall,

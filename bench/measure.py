@@ -98,8 +98,14 @@ class RoundsResult:
         return percentile(self.latencies, 95) * 1000
 
 
+FAN_OUT = "fan-out"
+"""(c)'s fleet start through the bridge (``bench.fan_out``)."""
+BARE_BETWEEN = "bare between"
+"""(c)'s second bare fleet, between mdmflow's synchronous start and its fan-out."""
 BARE_AFTER = "bare after"
-"""(c)'s second bare fleet, run after mdmflow's to bracket them."""
+"""(c)'s third bare fleet, after the fan-out."""
+BRACKETS = {"mdmflow": ("bare", BARE_BETWEEN), FAN_OUT: (BARE_BETWEEN, BARE_AFTER)}
+"""The bare runs just before and just after each of mdmflow's fleets."""
 
 
 @dataclass
@@ -120,9 +126,12 @@ class FleetResult:
         return self.workflows / self.start_seconds if self.start_seconds > 0 else 0.0
 
 
-def bare_fleet_mean(fleets: Sequence[FleetResult], attr: str) -> float | None:
-    """Bare's figure for (c): the mean of its runs before and after mdmflow's."""
-    values = [float(getattr(f, attr)) for f in fleets if f.name in ("bare", BARE_AFTER)]
+def bare_fleet_mean(fleets: Sequence[FleetResult], attr: str, around: str) -> float | None:
+    """Bare's figure for mdmflow's fleet ``around``: the mean of the bare runs just before and
+    just after it. The dev server slows as its SQLite file grows (bare's rate fell by a tenth
+    from the first of its runs to the last), so each of mdmflow's runs is held against bare
+    runs on a file of the same size, not one run early in the scenario and one late."""
+    values = [float(getattr(f, attr)) for f in fleets if f.name in BRACKETS[around]]
     return sum(values) / len(values) if values else None
 
 

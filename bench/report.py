@@ -88,12 +88,12 @@ def _restart_table(results: BenchResults) -> list[str]:
 def _fleet_table(results: BenchResults) -> list[str]:
     lines = [
         f"(c) fleet start of {results.config.fleet}",
-        f"{'side':<10}{'wfs':>7}{'start s':>9}{'starts/s':>10}{'all done s':>12}{'events/wf':>10}"
+        f"{'side':<13}{'wfs':>7}{'start s':>9}{'starts/s':>10}{'all done s':>12}{'events/wf':>10}"
         f"{'peak RSS MB':>13}{'failed':>8}{OVERLOAD}",
     ]
     for f in results.fleets:
         lines.append(
-            f"{f.name:<10}{f.workflows:>7}{f.start_seconds:>9.2f}{f.starts_per_s:>10.1f}"
+            f"{f.name:<13}{f.workflows:>7}{f.start_seconds:>9.2f}{f.starts_per_s:>10.1f}"
             f"{f.complete_seconds:>12.2f}{f.events_per_workflow:>10.1f}{f.peak_rss_mb:>13.0f}"
             f"{f.failures:>8}"
             f"{_core(f.core)}"
@@ -111,9 +111,9 @@ def _fleet_table(results: BenchResults) -> list[str]:
 
 
 def _fan_out_lines(results: BenchResults, fan: FanOutResult) -> list[str]:
-    bare = bare_fleet_mean(results.fleets, "starts_per_s")
+    bare = bare_fleet_mean(results.fleets, "starts_per_s", fan.name)
     ratio = (
-        f", {fan.starts_per_s / bare:.2f}x bare's {bare:.1f} (mean of before and after)"
+        f", {fan.starts_per_s / bare:.2f}x bare's {bare:.1f} (mean of the runs around it)"
         if bare
         else ""
     )

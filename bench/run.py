@@ -39,6 +39,7 @@ from bench.latency import mdmflow_latency
 from bench.mdmflow_path import MDMFlowPath
 from bench.measure import (
     BARE_AFTER,
+    BARE_BETWEEN,
     CoreLoad,
     CpuResult,
     FleetResult,
@@ -180,15 +181,17 @@ async def _in_process(
                 await _restarts(config, results, warnings, baseline, path, no_intake)
         if config.runs("c"):
             with progress.scenario(f"(c) fleet start of {config.fleet}"):
+                # Bare before, between and after mdmflow's two: the dev server slows as its
+                # SQLite file grows (2,000 starts, one side after another: 202, 166, 95, 125
+                # starts/s), so each of ours is divided by the mean of the bare runs around it.
                 results.fleets.append(await _counted(warnings, baseline.fleet(config.fleet)))
                 results.fleets.append(await _counted(warnings, path.fleet(config.fleet)))
+                between = await _counted(warnings, baseline.fleet(config.fleet))
+                results.fleets.append(dataclasses.replace(between, name=BARE_BETWEEN))
                 # Fresh IDs, as bare's are: starting a workflow ID that has closed runs costs
                 # the server more (2,000 starts measured here: 10.3 s fresh, 17.3 s again).
                 ids = mdm.sim.enrollment_ids()[config.fleet : 2 * config.fleet]
                 results.fleets.append(await _counted(warnings, fan_out_fleet(mdm, ids)))
-                # Bare again: the dev server slows as its SQLite file grows (2,000 starts, one
-                # side after another: 202, 166, 95, 125 starts/s), so the ratios divide by the
-                # mean of a bare run before and one after ours.
                 after = await _counted(warnings, baseline.fleet(config.fleet))
                 results.fleets.append(dataclasses.replace(after, name=BARE_AFTER))
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, event, insert, select, text
 from sqlalchemy.engine import make_url
@@ -26,7 +27,9 @@ from mdmflow.store.schema import (
     webhook_intake,
     workflow_starts,
 )
+from mdmflow.store.sqlite_thread import SQLiteThread
 
+T = TypeVar("T")
 SQLITE_POOL_TIMEOUT_S = 60.0
 """How long a statement waits for the one SQLite connection before failing (a backlog of
 quick statements, never a held transaction: nothing awaits other work inside one)."""
@@ -87,10 +90,23 @@ MIGRATIONS: Sequence[Migration] = (
 
 
 class Database:
-    """One async engine per process; repositories take it in their constructor."""
+    """One async engine per process; repositories take it in their constructor. On a SQLite
+    file, the statements of every step and report also have a connection on a thread of their
+    own (:meth:`transaction`)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sqlite: SQLiteThread | None = None) -> None:
         self.engine = engine
+        self._sqlite = sqlite
+
+    async def transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` (sync SQLAlchemy Core on the connection it is given) in one
+        transaction, committed when it returns: for the statements run on every step and
+        report, in one hop to SQLite's thread where there is one (see ``sqlite_thread``),
+        else on the async engine."""
+        if self._sqlite is not None:
+            return await self._sqlite.transaction(work)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(work)
 
     @property
     def dialect(self) -> str:
@@ -120,13 +136,16 @@ class Database:
             engine = create_async_engine(url, **kwargs)
         except Exception as exc:
             raise DatabaseError(f"cannot use database URL: {exc}") from None
+        sqlite = None
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        db = cls(engine)
+            if parsed.database and parsed.database != ":memory:":
+                sqlite = SQLiteThread(parsed, _sqlite_pragmas)
+        db = cls(engine, sqlite)
         try:
             await db.migrate()
         except Exception as exc:
-            await engine.dispose()
+            await db.close()
             raise DatabaseError(f"cannot open the app database: {exc}") from exc
         return db
 
@@ -135,6 +154,8 @@ class Database:
             await conn.run_sync(_migrate)
 
     async def close(self) -> None:
+        if self._sqlite is not None:
+            await asyncio.to_thread(self._sqlite.close)
         await self.engine.dispose()
 
 

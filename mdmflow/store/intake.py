@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from mdmflow.store.database import Database
@@ -122,8 +122,11 @@ class IntakeStore:
             "next_attempt_at": now + lease,
             "last_error": "",
         }
-        async with self._db.engine.begin() as conn:
-            row_id = int((await conn.execute(_ACCEPT, row)).scalar_one())
+
+        def write(conn: Connection) -> int:
+            return int(conn.execute(_ACCEPT, row).scalar_one())
+
+        row_id = await self._db.transaction(write)
         return IntakeEntry(
             id=row_id,
             delivery_id=delivery_id,
@@ -145,8 +148,11 @@ class IntakeStore:
                 intake.c.id < entry.id,
             )
         )
-        async with self._db.engine.connect() as conn:
-            return bool((await conn.execute(stmt)).scalar())
+
+        def read(conn: Connection) -> bool:
+            return bool(conn.execute(stmt).scalar())
+
+        return await self._db.transaction(read)
 
     async def claim_due(self, limit: int, lease: dt.timedelta) -> list[IntakeEntry]:
         """Lease up to ``limit`` due rows to this bridge, oldest first."""
@@ -194,8 +200,10 @@ class IntakeStore:
         return sorted(entries, key=lambda e: e.id)
 
     async def delivered(self, entry: IntakeEntry) -> None:
-        async with self._db.engine.begin() as conn:
-            await conn.execute(_DELIVERED, {"row_id": entry.id})
+        def write(conn: Connection) -> None:
+            conn.execute(_DELIVERED, {"row_id": entry.id})
+
+        await self._db.transaction(write)
 
     async def record(self, entry: IntakeEntry, outcome: IntakeOutcome, detail: str = "") -> None:
         """Keep a permanent outcome; the row is never claimed again."""

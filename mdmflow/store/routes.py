@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy import Connection, RowMapping, and_, bindparam, delete, select
 
 from mdmflow.store.database import Database
 from mdmflow.store.dialect import insert_ignore
@@ -48,18 +48,26 @@ class RouteStore:
         now = dt.datetime.now(dt.UTC)
         rows = [{**r.model_dump(), "created_at": now} for r in routes]
         stmt = insert_ignore(self._db, command_routes, ["enrollment_id", "command_uuid"])
-        async with self._db.engine.begin() as conn:
-            await conn.execute(stmt, rows)
+
+        def write(conn: Connection) -> None:
+            conn.execute(stmt, rows)
+
+        await self._db.transaction(write)
 
     async def lookup(self, enrollment_id: str, command_uuid: str) -> Route | None:
-        async with self._db.engine.connect() as conn:
-            result = await conn.execute(_LOOKUP, {"eid": enrollment_id, "uuid": command_uuid})
-            row = result.mappings().first()
+        def read(conn: Connection) -> RowMapping | None:
+            result = conn.execute(_LOOKUP, {"eid": enrollment_id, "uuid": command_uuid})
+            return result.mappings().first()
+
+        row = await self._db.transaction(read)
         if row is None:
             return None
         return Route.model_validate({k: row[k] for k in Route.model_fields})
 
     async def forget(self, enrollment_id: str, command_uuid: str) -> None:
         """Drop a route once its command has a final answer (later duplicates are then ignored)."""
-        async with self._db.engine.begin() as conn:
-            await conn.execute(_FORGET, {"eid": enrollment_id, "uuid": command_uuid})
+
+        def write(conn: Connection) -> None:
+            conn.execute(_FORGET, {"eid": enrollment_id, "uuid": command_uuid})
+
+        await self._db.transaction(write)

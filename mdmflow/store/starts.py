@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import Connection, and_, delete, select
 
 from mdmflow.store.database import Database
 from mdmflow.store.dialect import upsert
@@ -28,10 +28,12 @@ class WorkflowStartStore:
             "workflow_id": workflow_id,
             "started_at": started_at,
         }
-        async with self._db.engine.begin() as conn:
-            await conn.execute(
-                upsert(self._db, workflow_starts, ["enrollment_id", "workflow_name"]), row
-            )
+        stmt = upsert(self._db, workflow_starts, ["enrollment_id", "workflow_name"])
+
+        def write(conn: Connection) -> None:
+            conn.execute(stmt, row)
+
+        await self._db.transaction(write)
 
     async def last_started(self, enrollment_id: str, workflow_name: str) -> dt.datetime | None:
         stmt = select(workflow_starts.c.started_at).where(

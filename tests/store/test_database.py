@@ -6,11 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import Connection, Engine, delete, event, func, select, text
 
 from mdmflow.store.database import MIGRATIONS, Database, DatabaseError
 from mdmflow.store.routes import Route, RouteStore
-from mdmflow.store.schema import schema_migrations
+from mdmflow.store.schema import command_routes, schema_migrations
 
 
 async def _versions(db: Database) -> list[int]:
@@ -75,10 +75,15 @@ async def test_unreachable_postgres_raises_database_error() -> None:
 
 async def test_sqlite_serves_a_burst_on_one_connection(tmp_path: Path) -> None:
     """Many statements at once on SQLite share one connection instead of opening (and
-    closing) one per concurrent checkout: 100 concurrent route writes and reads connect once."""
+    closing) one per concurrent checkout: 100 concurrent route writes and reads connect once
+    (on SQLite's thread; every engine of the process is counted)."""
     db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
     connects: list[object] = []
-    event.listen(db.engine.sync_engine, "connect", lambda conn, record: connects.append(conn))
+
+    def connected(conn: object, _record: object) -> None:
+        connects.append(conn)
+
+    event.listen(Engine, "connect", connected)
     routes = RouteStore(db)
     try:
         await db.engine.dispose()  # the migration's connection: count from none
@@ -98,6 +103,39 @@ async def test_sqlite_serves_a_burst_on_one_connection(tmp_path: Path) -> None:
             *(routes.lookup(r.enrollment_id, r.command_uuid) for r in rows)
         )
     finally:
+        event.remove(Engine, "connect", connected)
         await db.close()
     assert found == rows
     assert len(connects) == 1
+
+
+async def test_a_transaction_commits_what_it_returns_from_and_undoes_what_it_raises_in(
+    database: Database,
+) -> None:
+    """On each backend: committed when the work returns (and its value handed back), nothing
+    kept when it raises, and later transactions unaffected by the failed one."""
+    routes = RouteStore(database)
+    kept = Route(
+        enrollment_id="dev-1",
+        command_uuid="uuid-1",
+        workflow_id="wf-1",
+        workflow_name="io.micromdm.wf.devinfolog.v1",
+        request_type="DeviceInformation",
+        step="",
+    )
+    await routes.record([kept])
+
+    def forget_then_fail(conn: Connection) -> None:
+        conn.execute(delete(command_routes))
+        raise RuntimeError("the work failed")
+
+    with pytest.raises(RuntimeError, match="the work failed"):
+        await database.transaction(forget_then_fail)
+    assert await routes.lookup("dev-1", "uuid-1") == kept
+
+    def count(conn: Connection) -> int:
+        return int(conn.execute(select(func.count()).select_from(command_routes)).scalar_one())
+
+    assert await database.transaction(count) == 1
+    await routes.forget("dev-1", "uuid-1")
+    assert await database.transaction(count) == 0

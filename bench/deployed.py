@@ -44,15 +44,7 @@ class DeployedRun:
 
 async def bare_deployed(run_dir: Path, config: BenchConfig) -> DeployedRun:
     async with bare_processes(run_dir) as (deployment, baseline):
-        await baseline.restarted(WARMUP_DEVICES, 1)
-        await baseline.k_steps(WARMUP_DEVICES, 2)
-        return await _rounds(
-            "bare",
-            deployment,
-            config,
-            baseline.k_steps,
-            lambda: baseline.restarted(config.devices, config.rounds),
-        )
+        return await _rounds("bare", deployment, config, baseline.k_steps, baseline.restarted)
 
 
 async def mdmflow_deployed(run_dir: Path, config: BenchConfig) -> DeployedRun:
@@ -63,24 +55,19 @@ async def mdmflow_deployed(run_dir: Path, config: BenchConfig) -> DeployedRun:
             await settle(list(deployment.pids().values()))
 
         path = MDMFlowPath(deployment.client, deployment.task_queue, ids, quiet)
-        await path.device_rounds(WARMUP_DEVICES, 2)
-        await path.k_steps(WARMUP_DEVICES, 2)
-        return await _rounds(
-            "mdmflow",
-            deployment,
-            config,
-            path.k_steps,
-            lambda: path.device_rounds(config.devices, config.rounds),
-        )
+        return await _rounds("mdmflow", deployment, config, path.k_steps, path.device_rounds)
+
+
+Rounds = Callable[[int, int], Awaitable[RoundsResult]]
+"""(devices, steps or runs each) → the scenario's figures."""
 
 
 async def _rounds(
-    name: str,
-    deployment: Deployment,
-    config: BenchConfig,
-    k_steps: Callable[[int, int], Awaitable[RoundsResult]],
-    restarts: Callable[[], Awaitable[RoundsResult]],
+    name: str, deployment: Deployment, config: BenchConfig, k_steps: Rounds, restarts: Rounds
 ) -> DeployedRun:
+    """A warm-up (imports, caches, connection pools), then (a) at each device count and (b)."""
+    await restarts(WARMUP_DEVICES, 2)
+    await k_steps(WARMUP_DEVICES, 2)
     steps, cpu = [], []
     for devices in config.step_devices:
 
@@ -90,7 +77,11 @@ async def _rounds(
         done, spent = await _accounted(name, f"(a) @{devices}", deployment, k_rounds)
         steps.append(done)
         cpu.append(spent)
-    restart, spent = await _accounted(name, "(b)", deployment, restarts)
+
+    async def b_rounds() -> RoundsResult:
+        return await restarts(config.devices, config.rounds)
+
+    restart, spent = await _accounted(name, "(b)", deployment, b_rounds)
     return DeployedRun(steps=steps, restart=restart, cpu=[*cpu, spent])
 
 

@@ -127,14 +127,19 @@ async def test_key_escrowed_once_filevault_turns_on_across_continued_runs(stack:
 
 
 @pytest.mark.parametrize(
-    ("engine", "marker"),
+    ("engine", "shown", "marker"),
     [
-        pytest.param(EngineSettings.for_new_start(), False, id="by-start-input"),
-        pytest.param(None, True, id="by-patch"),
+        pytest.param(EngineSettings.for_new_start(), ["install", "poll"], False, id="start-input"),
+        pytest.param(None, ["install", "poll"], True, id="by-patch"),
+        # Started by earlier code: its engine settings lack step_upsert_on_change, and it
+        # upserts twice a poll, as it waits out its interval (NotUntil) and as it sends.
+        pytest.param(
+            EngineSettings(local_enqueue=True), ["install"] + ["poll"] * 6, False, id="earlier"
+        ),
     ],
 )
 async def test_a_polling_run_upserts_its_step_only_when_it_changes(
-    stack: Stack, engine: EngineSettings | None, marker: bool
+    stack: Stack, engine: EngineSettings | None, shown: list[str], marker: bool
 ) -> None:
     eid = stack.sim.enrollment_ids()[0]
     off(stack.sim.device(eid), enable_after=3)
@@ -149,28 +154,8 @@ async def test_a_polling_run_upserts_its_step_only_when_it_changes(
 
     assert result.polls == 3
     history = await events(handle)
-    assert upserted(history, search.STEP.name) == ["install", "poll"]
+    assert upserted(history, search.STEP.name) == shown
     assert (STEP_UPSERT_ON_CHANGE_PATCH in patch_markers(history)) is marker
-
-
-async def test_a_run_started_by_earlier_code_upserts_every_step(stack: Stack) -> None:
-    """Its start input's engine settings lack ``step_upsert_on_change``, as its history's
-    upserts say; the replay of such histories needs the same commands."""
-    eid = stack.sim.enrollment_ids()[0]
-    off(stack.sim.device(eid), enable_after=3)
-    earlier = EngineSettings(local_enqueue=True)
-    handle = await stack.client.start_workflow(
-        FVENABLE,
-        WorkflowStart(enrollment_id=eid, instance_id=INSTANCE_ID, engine=earlier),
-        id=f"{FVENABLE}/{eid}",
-        task_queue=stack.task_queue,
-        result_type=FileVaultEnableResult,
-    )
-    result = await handle.result()
-
-    # Twice a poll: as it waits out its interval (NotUntil) and as it sends SecurityInfo.
-    shown = upserted(await events(handle), search.STEP.name)
-    assert shown == ["install"] + ["poll"] * 2 * result.polls
 
 
 async def test_device_that_never_enables_ends_after_the_poll_limit(stack: Stack) -> None:

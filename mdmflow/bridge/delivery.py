@@ -14,8 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+from sqlalchemy import Connection
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -26,7 +29,7 @@ from mdmflow.mdm.bounded import MAX_CHAIN_ITEMS, bounded_error_chain
 from mdmflow.mdm.reports import ParsedReport
 from mdmflow.store.intake import IntakeKind, IntakeOutcome
 from mdmflow.store.payloads import PayloadStore
-from mdmflow.store.routes import RouteStore
+from mdmflow.store.routes import RouteStore, forget_route
 from mdmflow.workflows.models import COMMAND_REPORT_SIGNAL, CommandReport
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,10 @@ class Delivered:
 
     outcome: IntakeOutcome | None = None
     detail: str = ""
+    also: Callable[[Connection], None] | None = None
+    """What the transaction that marks the webhook delivered does as well: a final report's
+    route is dropped there, so both are one commit, and a bridge that dies before it leaves
+    both to the relay's next attempt."""
 
 
 DONE = Delivered()
@@ -120,12 +127,12 @@ class WebhookDelivery:
             )
             await self._routes.forget(target, report.command_uuid)
             return Delivered(IntakeOutcome.WORKFLOW_GONE, route.workflow_id)
-        if report.status.is_final:
-            await self._routes.forget(target, report.command_uuid)
         log.info(
             "routed report",
             extra={**fields, "workflow_id": route.workflow_id, "status": report.status.value},
         )
+        if report.status.is_final:
+            return Delivered(also=partial(forget_route, target, report.command_uuid))
         return DONE
 
     async def _signal_payload(

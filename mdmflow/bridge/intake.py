@@ -180,7 +180,7 @@ class Intake:
 
     async def _finish(self, entry: IntakeEntry, result: Delivered, fields: dict[str, str]) -> None:
         if result.outcome is None:
-            await self._store.delivered(entry)
+            await self._store.delivered(entry, result.also)
             return
         if result.outcome is IntakeOutcome.REFUSED:
             log.error("webhook refused by Temporal", extra={**fields, "reason": result.detail})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -199,9 +200,16 @@ class IntakeStore:
         ]
         return sorted(entries, key=lambda e: e.id)
 
-    async def delivered(self, entry: IntakeEntry) -> None:
+    async def delivered(
+        self, entry: IntakeEntry, also: Callable[[Connection], None] | None = None
+    ) -> None:
+        """Drop the delivered row; ``also`` runs in the same transaction (one commit where a
+        report's route is dropped with it)."""
+
         def write(conn: Connection) -> None:
             conn.execute(_DELIVERED, {"row_id": entry.id})
+            if also is not None:
+                also(conn)
 
         await self._db.transaction(write)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import partial
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, RowMapping, and_, bindparam, delete, select
@@ -66,8 +67,10 @@ class RouteStore:
 
     async def forget(self, enrollment_id: str, command_uuid: str) -> None:
         """Drop a route once its command has a final answer (later duplicates are then ignored)."""
+        await self._db.transaction(partial(forget_route, enrollment_id, command_uuid))
 
-        def write(conn: Connection) -> None:
-            conn.execute(_FORGET, {"eid": enrollment_id, "uuid": command_uuid})
 
-        await self._db.transaction(write)
+def forget_route(enrollment_id: str, command_uuid: str, conn: Connection) -> None:
+    """:meth:`RouteStore.forget` inside a transaction of the caller's: the bridge drops a
+    report's route in the one that marks the report delivered."""
+    conn.execute(_FORGET, {"eid": enrollment_id, "uuid": command_uuid})

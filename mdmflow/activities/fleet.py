@@ -87,23 +87,24 @@ class FleetActivities:
             )
             tally.record(index, eid, started=started)
 
-        gate = self._gate
-
-        async def gated(index: int) -> None:
-            try:
-                await one(index)
-            finally:
-                gate.release()
-
         loop = asyncio.get_running_loop()
         began = loop.time()
         rate = request.rate
+
+        async def paced(n: int, index: int) -> None:
+            """The page's ``n``-th start: not before its time at ``rate``, then as soon as
+            the gate has room. Every start waits on the gate itself, so a freed slot goes
+            straight to the next waiter (first come, first served), as in a synchronous start;
+            a loop that took the slot and then created the start's task idled it for two turns
+            of a busy event loop, about a tenth of the rate measured with 3,000 devices."""
+            if rate > 0:
+                await asyncio.sleep(max(0.0, began + n / rate - loop.time()))
+            async with self._gate:
+                await one(index)
+
         async with heartbeating(details=tally.outcome), asyncio.TaskGroup() as group:
             for n, index in enumerate(range(tally.handled, len(ids))):
-                if rate > 0:
-                    await asyncio.sleep(max(0.0, began + n / rate - loop.time()))
-                await gate.acquire()
-                group.create_task(gated(index), name=f"start {ids[index]}")
+                group.create_task(paced(n, index), name=f"start {ids[index]}")
         return tally.outcome()
 
     @activity.defn(name=FLEET_PAGE_ACTIVITY)

@@ -14,7 +14,10 @@ import datetime as dt
 import itertools
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+
+from sqlalchemy import Connection
 
 from mdmflow.store.database import Database
 from mdmflow.store.intake import Backlog, IntakeEntry, IntakeKind, IntakeOutcome, IntakeStore
@@ -73,8 +76,14 @@ class UnrecordedIntakeStore(IntakeStore):
             claimed.append(pending.entry)
         return claimed
 
-    async def delivered(self, entry: IntakeEntry) -> None:
+    async def delivered(
+        self, entry: IntakeEntry, also: Callable[[Connection], None] | None = None
+    ) -> None:
+        """Forgets the webhook; ``also`` (a final report's route to drop) still runs, in a
+        transaction of its own: the routes are the real store's."""
         self._pending.pop(entry.id, None)
+        if also is not None:
+            await self._db.transaction(also)
 
     async def record(self, entry: IntakeEntry, outcome: IntakeOutcome, detail: str = "") -> None:
         if self._pending.pop(entry.id, None) is not None:

@@ -34,10 +34,6 @@ class SQLiteThread:
         event.listen(self._engine, "connect", on_connect)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mdmflow-sqlite")
 
-    @property
-    def engine(self) -> Engine:
-        return self._engine
-
     async def transaction(self, work: Callable[[Connection], T]) -> T:
         """``work`` in one transaction on the thread: committed when it returns, rolled back
         when it raises. Awaiting it is one hop, however many statements ``work`` runs."""

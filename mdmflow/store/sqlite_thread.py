@@ -5,9 +5,10 @@ delivered) and the worker one or two for every step. Through the async engine ea
 0.7 ms of CPU, measured here: aiosqlite hands every DBAPI call (cursor, execute, fetch, close,
 commit or rollback) to its thread and back, five hops, each through SQLAlchemy's greenlet
 bridge. Here a whole transaction is one hop: SQLAlchemy's sync Core on the sqlite3 module,
-0.15 to 0.2 ms a call. Statements queue for the one connection as they did on the async
-engine's pool of one (SQLite takes one writer at a time); the async engine keeps the rare
-statements, and both connections meet in SQLite's WAL and busy handler, as two processes do.
+0.24 ms a call (2,000 route records, lookups and forgets each, measured). Statements queue
+for the one connection as they did on the async engine's pool of one (SQLite takes one writer
+at a time); the async engine keeps the rare statements, and both connections meet in SQLite's
+WAL and busy handler, as two processes do.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from mdmflow.activities.models import REPORT_VIEW_ACTIVITY
 from mdmflow.mdm.reports import CommandStatus
+from mdmflow.store.intake import IntakeStore
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
 from mdmflow.workflows.devinfolog import QUERIES
@@ -86,6 +87,23 @@ async def test_report_for_an_unknown_command_is_ignored(
             assert outstanding.last_status is CommandStatus.NOT_NOW
         finally:
             await handle.terminate("test done")
+
+
+async def test_a_final_report_drops_its_route_with_its_delivery(
+    client: Client, database_url: str, request: pytest.FixtureRequest
+) -> None:
+    """Once the device's report is answered, its route is gone and nothing of it is left
+    pending in the intake: both in the transaction that marked it delivered."""
+    simulator = {"seed": seed_for(request)}
+    async with running_stack(client, database_url, devices=1, simulator=simulator) as stack:
+        [eid] = stack.sim.enrollment_ids()
+        await start(stack, eid)
+        await client.get_workflow_handle(workflow_id(eid), result_type=DeviceInfoLog).result()
+        await stack.sim.wait_until_quiet()  # every webhook it posted has been answered
+        [command_uuid] = enqueued_uuids(stack.sim, eid)
+
+        assert await routes_gone(stack, eid, command_uuid)
+        assert (await IntakeStore(stack.db).backlog()).pending == 0
 
 
 async def test_report_after_the_workflow_completed_is_ignored(

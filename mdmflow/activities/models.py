@@ -77,6 +77,10 @@ class EngineSettings(BaseModel):
     ``poll`` up to 180 times) otherwise writes the same value to visibility and its history on
     every poll. Set by every start of this version; False, its value when absent, is how runs
     started by earlier code say they upserted every step, as their histories hold."""
+    step_alarm: bool = False
+    """Wake waiting steps with one timer kept across steps (``workflow.step_alarm``), not a
+    timer started and cancelled per step. Set by every start of this version; False, its value
+    when absent, is how runs started by earlier code say they timed each step's wait."""
 
     @classmethod
     def for_new_start(
@@ -90,6 +94,7 @@ class EngineSettings(BaseModel):
             repush_interval_s=repush_interval_s,
             local_enqueue=True,
             step_upsert_on_change=True,
+            step_alarm=True,
         )
 
 

@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         WorkflowStart,
         WorkflowStatus,
     )
+    from mdmflow.workflows.step_alarm import StepAlarm
     from mdmflow.workflows.workflow_config import WorkflowConfig
 
 StartT = TypeVar("StartT")
@@ -78,6 +79,9 @@ than any step sends, few enough to bound a workflow's memory."""
 LOCAL_ENQUEUE_PATCH = "local-enqueue"
 """Asked only by runs started without engine settings; the others' start input decides
 (``EngineSettings.local_enqueue``), with no marker."""
+STEP_ALARM_PATCH = "step-alarm"
+"""Asked only by runs started without engine settings, at a step's wait; the others' start
+input decides (``EngineSettings.step_alarm``), with no marker."""
 STEP_UPSERT_ON_CHANGE_PATCH = "step-upsert-on-change"
 """Asked only by runs started without engine settings, and only when a step repeats the name
 ``MdmStep`` already shows; the others' start input decides
@@ -145,6 +149,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._first_enqueue_records_start = False
         self._preset_step: str | None = None
         self._shown_step: str | None = None
+        self._alarm = StepAlarm()
 
     @classmethod
     def parse_start(cls, start: WorkflowStart) -> StartT:
@@ -534,9 +539,15 @@ class MDMWorkflow(Generic[StartT, ResultT]):
     ) -> bool:
         """Wait for every command to be final, re-pushing on the interval; False on timeout.
 
+        Runs that wake by the :class:`StepAlarm` wait in :meth:`_wait_by_alarm`; the rest
+        (started by earlier code) time each wait with a timer of its own, as their histories
+        hold.
+
         The wait's timer has no summary: the current details already say what the step waits
         for, and a summary is kept (encrypted, and copied in the SDK's core) for as long as
         the run is cached, 3.5 KiB per parked device as measured."""
+        if self._wakes_by_alarm():
+            return await self._wait_by_alarm(name, deadline, engine)
         repush = timedelta(seconds=engine.repush_interval_s)
         while True:
             remaining = deadline - workflow.now()
@@ -552,6 +563,35 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                     await self._reask_or_repush(name, deadline)
                 else:
                     await self._repush(name)
+
+    async def _wait_by_alarm(self, name: str, deadline: datetime, engine: EngineSettings) -> bool:
+        """As :meth:`_wait_for_answers`, woken only by the run's alarm: it rings at the
+        deadline or the next re-push, or earlier for a timer armed by an earlier step, after
+        which the step arms it again for its own time."""
+        repush = timedelta(seconds=engine.repush_interval_s)
+        wake = min(deadline, workflow.now() + repush)
+        while True:
+            if workflow.now() >= wake:
+                if workflow.now() >= deadline:
+                    return False
+                await self._reask_or_repush(name, deadline)
+                wake = min(deadline, workflow.now() + repush)
+                continue
+            self._alarm.arm(wake)
+            await workflow.wait_condition(self._answered_or_rang)
+            if self._all_final():
+                return True
+
+    def _answered_or_rang(self) -> bool:
+        return self._all_final() or self._alarm.rang
+
+    def _wakes_by_alarm(self) -> bool:
+        """Whether this run's steps wait on the alarm: by the start input where it carries
+        engine settings, else by a patch, which the SDK answers the same way for the run."""
+        engine = self.start_input.engine
+        if engine is None:
+            return workflow.patched(STEP_ALARM_PATCH)
+        return engine.step_alarm
 
     async def _reask_or_repush(self, name: str, deadline: datetime) -> None:
         """Ask read-only queries that got no answer at all again under fresh UUIDs (the answer

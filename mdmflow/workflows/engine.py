@@ -283,8 +283,16 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         if not lean:
             workflow.upsert_search_attributes([search.STEP.value_unset()])
         self._step = self._waiting_for = None
+        self._drop_early_reports()
         workflow.set_current_details(self._done_details())
         return result
+
+    def _drop_early_reports(self) -> None:
+        """Reports kept for commands no step came to track are ignored at the end, as a step
+        ignores them (logged, never silently): no later step of this run can take them."""
+        for report in self._early:
+            self._record(report, None)
+        self._early = []
 
     @staticmethod
     def patched_before_engine(start: WorkflowStart, patch_id: str) -> bool:
@@ -376,6 +384,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         over; ``state`` is the workflow's own progress, as JSON in the next run's input.
         """
         await workflow.wait_condition(workflow.all_handlers_finished)
+        self._drop_early_reports()
         carried = ContinuedRun(
             steps_completed=list(self._steps_done), state=state.model_dump(mode="json")
         )

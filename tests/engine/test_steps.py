@@ -4,6 +4,7 @@ typed results, routing, status query, search attributes and Web UI details."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,10 @@ async def test_step_completes_only_when_every_command_has_a_final_status(stack: 
     assert by_type["SecurityInfo"].error_chain[0].error_code == 12021
 
 
-async def test_command_format_error_is_final_and_duplicates_are_ignored(stack: Stack) -> None:
+async def test_command_format_error_is_final_and_duplicates_are_ignored(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     handle = await start_probe(stack, TWO_COMMANDS)
     eid = stack.sim.enrollment_ids()[0]
     status = await waiting_status(handle, 2)
@@ -137,6 +141,14 @@ async def test_command_format_error_is_final_and_duplicates_are_ignored(stack: S
         "SecurityInfo": CommandStatus.COMMAND_FORMAT_ERROR,
     }
     assert step.of_type("DeviceInformation").payload["QueryResponses"] == {"UDID": eid}
+    # the report no step tracked was kept for a later step; the run ended, so it was ignored
+    ignored = [
+        r
+        for r in caplog.records
+        if r.getMessage().startswith("ignoring report for a command")
+        and getattr(r, "command_uuid", None) == "not-ours"
+    ]
+    assert len(ignored) == 1
 
 
 async def test_search_attributes_details_and_status_follow_the_step(stack: Stack) -> None:

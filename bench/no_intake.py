@@ -85,9 +85,18 @@ class UnrecordedIntakeStore(IntakeStore):
         if also is not None:
             await self._db.transaction(also)
 
-    async def record(self, entry: IntakeEntry, outcome: IntakeOutcome, detail: str = "") -> None:
+    async def record(
+        self,
+        entry: IntakeEntry,
+        outcome: IntakeOutcome,
+        detail: str = "",
+        also: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Counts the outcome; ``also`` still runs, as in :meth:`delivered`."""
         if self._pending.pop(entry.id, None) is not None:
             self._recorded[outcome.value] += 1
+        if also is not None:
+            await self._db.transaction(also)
 
     async def retry_later(self, entry: IntakeEntry, delay: dt.timedelta, error: str) -> None:
         pending = self._pending.get(entry.id)

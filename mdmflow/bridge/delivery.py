@@ -46,9 +46,10 @@ class Delivered:
     outcome: IntakeOutcome | None = None
     detail: str = ""
     also: Callable[[Connection], None] | None = None
-    """What the transaction that marks the webhook delivered does as well: a final report's
-    route is dropped there, so both are one commit, and a bridge that dies before it leaves
-    both to the relay's next attempt."""
+    """What the transaction that ends the webhook (marks it delivered, or keeps its outcome)
+    does as well: a final report's route, or the route of a report whose workflow is gone, is
+    dropped there, so both are one commit, and a bridge that dies before it leaves both to the
+    relay's next attempt."""
 
 
 DONE = Delivered()
@@ -125,8 +126,11 @@ class WebhookDelivery:
                 "ignoring report for a finished workflow",
                 extra={**fields, "workflow_id": route.workflow_id},
             )
-            await self._routes.forget(target, report.command_uuid)
-            return Delivered(IntakeOutcome.WORKFLOW_GONE, route.workflow_id)
+            return Delivered(
+                IntakeOutcome.WORKFLOW_GONE,
+                route.workflow_id,
+                also=partial(forget_route, target, report.command_uuid),
+            )
         log.info(
             "routed report",
             extra={**fields, "workflow_id": route.workflow_id, "status": report.status.value},

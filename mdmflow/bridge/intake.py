@@ -184,7 +184,7 @@ class Intake:
             return
         if result.outcome is IntakeOutcome.REFUSED:
             log.error("webhook refused by Temporal", extra={**fields, "reason": result.detail})
-        await self._store.record(entry, result.outcome, result.detail)
+        await self._store.record(entry, result.outcome, result.detail, result.also)
 
     def _backoff(self, attempts: int) -> dt.timedelta:
         seconds = min(2.0 ** max(attempts - 1, 0), self._timing.max_backoff.total_seconds())

@@ -213,15 +213,27 @@ class IntakeStore:
 
         await self._db.transaction(write)
 
-    async def record(self, entry: IntakeEntry, outcome: IntakeOutcome, detail: str = "") -> None:
-        """Keep a permanent outcome; the row is never claimed again."""
+    async def record(
+        self,
+        entry: IntakeEntry,
+        outcome: IntakeOutcome,
+        detail: str = "",
+        also: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Keep a permanent outcome; the row is never claimed again. ``also`` runs in the same
+        transaction (a report for a finished workflow drops its route with it)."""
         stmt = (
             update(intake)
             .where(intake.c.id == entry.id)
             .values(state=outcome.value, last_error=detail, body=b"")
         )
-        async with self._db.engine.begin() as conn:
-            await conn.execute(stmt)
+
+        def write(conn: Connection) -> None:
+            conn.execute(stmt)
+            if also is not None:
+                also(conn)
+
+        await self._db.transaction(write)
 
     async def retry_later(self, entry: IntakeEntry, delay: dt.timedelta, error: str) -> None:
         stmt = (

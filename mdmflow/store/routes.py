@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from functools import partial
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, RowMapping, and_, bindparam, delete, select
@@ -65,12 +64,9 @@ class RouteStore:
             return None
         return Route.model_validate({k: row[k] for k in Route.model_fields})
 
-    async def forget(self, enrollment_id: str, command_uuid: str) -> None:
-        """Drop a route once its command has a final answer (later duplicates are then ignored)."""
-        await self._db.transaction(partial(forget_route, enrollment_id, command_uuid))
-
 
 def forget_route(enrollment_id: str, command_uuid: str, conn: Connection) -> None:
-    """:meth:`RouteStore.forget` inside a transaction of the caller's: the bridge drops a
-    report's route in the one that marks the report delivered."""
+    """Drop a route once its command has a final answer or its workflow is gone (later
+    duplicates are then ignored), inside a transaction of the caller's: the bridge drops it in
+    the one that ends the report's webhook in the intake."""
     conn.execute(_FORGET, {"eid": enrollment_id, "uuid": command_uuid})

@@ -142,6 +142,8 @@ async def test_report_for_a_terminated_workflow_drops_its_route(
 
         assert reply.status_code == 200, reply.text
         assert await routes_gone(stack, eid, command_uuid)
+        backlog = await IntakeStore(stack.db).backlog()
+        assert (backlog.pending, backlog.recorded.get("workflow_gone")) == (0, 1)
 
 
 async def test_not_now_keeps_the_route_until_the_final_answer(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, delete, event, func, select, text
 
 from mdmflow.store.database import MIGRATIONS, Database, DatabaseError
-from mdmflow.store.routes import Route, RouteStore
+from mdmflow.store.routes import Route, RouteStore, forget_route
 from mdmflow.store.schema import command_routes, schema_migrations
 
 
@@ -137,5 +138,5 @@ async def test_a_transaction_commits_what_it_returns_from_and_undoes_what_it_rai
         return int(conn.execute(select(func.count()).select_from(command_routes)).scalar_one())
 
     assert await database.transaction(count) == 1
-    await routes.forget("dev-1", "uuid-1")
+    await database.transaction(partial(forget_route, "dev-1", "uuid-1"))
     assert await database.transaction(count) == 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from mdmflow.store.database import Database
-from mdmflow.store.routes import Route, RouteStore
+from mdmflow.store.routes import Route, RouteStore, forget_route
 
 
 def _route(enrollment_id: str = "dev-1", command_uuid: str = "uuid-1", **fields: str) -> Route:
@@ -50,21 +52,24 @@ async def test_re_recording_keeps_the_first_route(routes: RouteStore) -> None:
     assert await routes.lookup("dev-1", "uuid-1") == first
 
 
-async def test_forget_removes_the_route(routes: RouteStore) -> None:
+async def test_forget_removes_the_route(routes: RouteStore, database: Database) -> None:
     await routes.record([_route(), _route("dev-2")])
-    await routes.forget("dev-1", "uuid-1")
+    await database.transaction(partial(forget_route, "dev-1", "uuid-1"))
     assert await routes.lookup("dev-1", "uuid-1") is None
     assert await routes.lookup("dev-2", "uuid-1") is not None
-    await routes.forget("dev-1", "uuid-1")  # forgetting again is harmless
+    # forgetting again is harmless
+    await database.transaction(partial(forget_route, "dev-1", "uuid-1"))
 
 
-async def test_one_uuid_for_two_enrollments_is_two_routes(routes: RouteStore) -> None:
+async def test_one_uuid_for_two_enrollments_is_two_routes(
+    routes: RouteStore, database: Database
+) -> None:
     a = _route("dev-a", "shared-uuid", workflow_id="wf-a")
     b = _route("dev-b", "shared-uuid", workflow_id="wf-b")
     await routes.record([a, b])
     assert await routes.lookup("dev-a", "shared-uuid") == a
     assert await routes.lookup("dev-b", "shared-uuid") == b
-    await routes.forget("dev-a", "shared-uuid")
+    await database.transaction(partial(forget_route, "dev-a", "shared-uuid"))
     assert await routes.lookup("dev-a", "shared-uuid") is None
     assert await routes.lookup("dev-b", "shared-uuid") == b
 

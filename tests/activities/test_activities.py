@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -11,32 +10,21 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from mdmflow.activities.mdm import MDMActivities
 from mdmflow.activities.mdm_client import MDMClient, MDMServer
 from mdmflow.activities.models import (
-    EngineSettings,
     EnqueueStep,
     PayloadRef,
     PushRequest,
-    QueuedCommand,
 )
-from mdmflow.activities.stored_values import StoredValueReader
-from mdmflow.crypto.sealed import SecretBox
 from mdmflow.failures import MDM_REJECTED, STORED_VALUE_MISSING
-from mdmflow.mdm.commands import DeviceInformation, MDMCommand, SecurityInfo
+from mdmflow.mdm.commands import DeviceInformation, SecurityInfo
 from mdmflow.simulator import Mode
 from mdmflow.store.database import Database
 from mdmflow.store.payloads import PayloadStore
-from mdmflow.store.profiles import ProfileStore
 from mdmflow.store.routes import Route, RouteStore
-from mdmflow.store.secrets import InventorySecretStore
-from mdmflow.store.starts import WorkflowStartStore
 from mdmflow.workflows import engine
 from tests.activities.conftest import MDM, closed_port_url, simulated_mdm
-from tests.support.codec import TEST_KEYRING
-
-WORKFLOW_ID = "io.micromdm.wf.devinfolog.v1/test"
-ENGINE = EngineSettings(step_timeout_s=60, repush_interval_s=30)
+from tests.activities.helpers import ENGINE, WORKFLOW_ID, activities, step
 
 
 @pytest.fixture
@@ -46,29 +34,6 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
-
-
-def activities(client: MDMClient, db: Database) -> MDMActivities:
-    return MDMActivities(
-        client,
-        RouteStore(db),
-        PayloadStore(db),
-        WorkflowStartStore(db),
-        ENGINE,
-        StoredValueReader(ProfileStore(db), InventorySecretStore(db, SecretBox(TEST_KEYRING))),
-    )
-
-
-def step(ids: Sequence[str], *commands: MDMCommand) -> EnqueueStep:
-    return EnqueueStep(
-        workflow_id=WORKFLOW_ID,
-        workflow_name="io.micromdm.wf.devinfolog.v1",
-        step="one",
-        enrollment_ids=list(ids),
-        commands=[
-            QueuedCommand(command_uuid=str(uuid.uuid4()).upper(), command=c) for c in commands
-        ],
-    )
 
 
 async def routes_of(db: Database, req: EnqueueStep) -> list[Route | None]:

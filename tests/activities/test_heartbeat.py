@@ -26,7 +26,7 @@ from mdmflow.httpserver import serve_app
 from mdmflow.mdm.commands import DeviceInformation, ProfileList, SecurityInfo
 from mdmflow.store.database import Database
 from mdmflow.workflows import engine
-from tests.activities.test_activities import activities, step
+from tests.activities.helpers import activities, step
 
 BEATS_WHILE_HELD = 2
 """Beats seen while the MDM server holds one call before it answers it: while the activity

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +16,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from mdmflow.store.database import Database
 from mdmflow.store.intake import IntakeEntry, IntakeKind, IntakeStore
 from tests.bridge.helpers import DEVINFOLOG, acknowledged_body, enqueued_uuids, workflow_id
-from tests.events.test_checkin_events import exists, subscribe
+from tests.support.intake import PATIENCE_S, backlog, until
 from tests.support.postgres import EphemeralPostgres, unique_database_name
 from tests.support.reports import (
     authenticate,
@@ -26,11 +25,12 @@ from tests.support.reports import (
     post_idle,
     token_update,
 )
+from tests.support.runs import exists
 from tests.support.stack import Stack, running_stack
+from tests.support.subscriptions import subscribe
 
 HELD = dt.timedelta(minutes=10)
 """A lease long enough that only a test's own release lets the relay have the row."""
-PATIENCE_S = 30.0
 
 
 @pytest.fixture
@@ -40,22 +40,6 @@ async def stack(client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
         client, f"sqlite+aiosqlite:///{tmp_path}/app.db", simulator={"not_now_rate": 1.0}
     ) as running:
         yield running
-
-
-async def backlog(stack: Stack) -> dict[str, Any]:
-    async with stack.api() as api:
-        reply = await api.get("/v1/intake")
-    assert reply.status_code == 200, reply.text
-    body: dict[str, Any] = reply.json()
-    return body
-
-
-async def until(check: Callable[[], Awaitable[bool]]) -> None:
-    """Poll a real condition of the stack until it holds (bounded): the relay's progress is
-    visible only through the intake's state, which nothing signals."""
-    async with asyncio.timeout(PATIENCE_S):
-        while not await check():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 async def test_a_report_for_an_unknown_command_is_answered_and_recorded(stack: Stack) -> None:

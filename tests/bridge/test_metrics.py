@@ -14,8 +14,8 @@ from temporalio.client import Client
 from mdmflow.simulator.webhook import signature
 from mdmflow.store.intake import IntakeKind, IntakeStore
 from tests.bridge.helpers import DEVINFOLOG, acknowledged_body, connect_body, report_plist
-from tests.bridge.test_intake import until
 from tests.deploy.files import dashboard_metrics
+from tests.support.intake import until
 from tests.support.metrics import Scrape, scrape
 from tests.support.postgres import EphemeralPostgres, unique_database_name
 from tests.support.stack import Stack, running_stack

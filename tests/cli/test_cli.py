@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import socket
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,33 +19,17 @@ from temporalio.testing import WorkflowEnvironment
 from mdmflow.mdm.commands import DeviceInformation
 from mdmflow.workflows.results import DeviceInfoLog
 from tests.support.codec import TEST_CODEC_KEY
+from tests.support.processes import MDMFLOW, run, temporal_address
 from tests.support.stack import Stack, running_stack
 from tests.support.temporal import binary
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
-MDMFLOW = str(Path(sys.executable).parent / "mdmflow")
 
 
 @pytest.fixture
 async def stack(client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
     async with running_stack(client, f"sqlite+aiosqlite:///{tmp_path}/app.db") as running:
         yield running
-
-
-def temporal_address(env: WorkflowEnvironment) -> str:
-    return env.client.service_client.config.target_host
-
-
-async def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_temporal_cli_start_with_plain_json_reaches_the_workflow(

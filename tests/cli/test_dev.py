@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import httpx
@@ -21,26 +20,7 @@ from temporalio.client import Client
 from mdmflow.crypto.codec import ENCODING, data_converter
 from mdmflow.crypto.keyring import parse_keyring
 from mdmflow.workflows.results import DeviceInfoLog
-
-MDMFLOW = str(Path(sys.executable).parent / "mdmflow")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def read_banner(stream: asyncio.StreamReader) -> str:
-    """Everything printed up to the example command (the banner's last line)."""
-    lines: list[str] = []
-    while True:
-        line = (await asyncio.wait_for(stream.readline(), 90)).decode()
-        if not line:
-            raise AssertionError("mdmflow dev exited before its banner:\n" + "".join(lines))
-        lines.append(line)
-        if "curl -u nanocmd:" in line:
-            return "".join(lines)
+from tests.support.processes import MDMFLOW, free_port, read_banner
 
 
 async def decoded_for_the_web_ui(ui_port: int, payload: Payload) -> None:

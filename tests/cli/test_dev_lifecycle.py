@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_dev import MDMFLOW, free_port, read_banner
+from tests.support.processes import MDMFLOW, alive, children, free_port, read_banner
 
 STOP_SECONDS = 60  # a safety net against hangs only; every wait ends on the process's exit
 
@@ -96,31 +96,9 @@ async def launched(data_dir: Path, ports: Ports, *, banner: bool) -> AsyncIterat
         run.stderr.cancel()
 
 
-def children(pid: int) -> list[int]:
-    """The live child processes of ``pid`` (from /proc: no extra dependency)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # gone meanwhile
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def temporal_child(pid: int) -> int:
     [child] = [c for c in children(pid) if b"start-dev" in Path(f"/proc/{c}/cmdline").read_bytes()]
     return child
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie waiting for its parent to reap it counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def port_free(port: int) -> bool:

@@ -25,8 +25,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.cli.test_dev import MDMFLOW, free_port, read_banner
-from tests.cli.test_dev_lifecycle import alive, children
+from tests.support.processes import MDMFLOW, alive, children, free_port, read_banner
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -30,10 +30,10 @@ from mdmflow.simulator.simulator import Simulator
 from mdmflow.worker import build_worker, worker_activities
 from mdmflow.workflows.devinfolog import DevInfoLogWorkflow
 from mdmflow.workflows.models import WorkflowStart
-from tests.bridge.test_intake import backlog, until
 from tests.support.history import events
+from tests.support.intake import backlog, until
 from tests.support.stack import MDM_KEY, Stack, running_stack
-from tests.test_worker_metrics import worker_env, worker_process
+from tests.support.worker_process import worker_env, worker_process
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 PATIENCE_S = 60.0

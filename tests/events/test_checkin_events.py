@@ -14,7 +14,6 @@ import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType as HistoryEventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
-from temporalio.service import RPCError, RPCStatusCode
 
 from mdmflow.bridge.events import not_started_since
 from mdmflow.mdm.checkin import TokenUpdate
@@ -29,7 +28,9 @@ from tests.support.reports import (
     post_report,
     token_update,
 )
+from tests.support.runs import exists
 from tests.support.stack import Stack, running_stack
+from tests.support.subscriptions import subscribe
 
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 CANCELED = WorkflowExecutionStatus.CANCELED
@@ -47,28 +48,11 @@ async def stack(client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
         yield running
 
 
-async def subscribe(stack: Stack, name: str, event: str, **extra: str) -> None:
-    async with stack.api() as api:
-        body = {"event": event, "workflow": DEVINFOLOG, **extra}
-        reply = await api.put(f"/v1/event/{name}", json=body)
-    assert reply.status_code == 204, reply.text
-
-
 async def start_input(client: Client, handle: WorkflowHandle[Any, Any]) -> WorkflowStart:
     first = (await events(handle))[0].workflow_execution_started_event_attributes
     [value] = await client.data_converter.decode(list(first.input.payloads), [WorkflowStart])
     assert isinstance(value, WorkflowStart)
     return value
-
-
-async def exists(client: Client, workflow_id: str) -> bool:
-    try:
-        await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return True
 
 
 async def test_enrollment_subscription_starts_with_event_and_url_params(stack: Stack) -> None:

@@ -50,13 +50,18 @@ from tests.support.temporal import DEV_SERVER_ARGS, binary
 HISTORIES = Path(__file__).parent / "histories"
 GENERATION = "v7"
 """Prefix of the histories this code records. Older ones are never rewritten: they show that
-workflows started by earlier code (``v6-`` and before: a timer started and cancelled for every
-step's wait, as engine settings without ``step_alarm`` still say; ``v5-`` and before: ``MdmStep`` upserted on every step,
-repeats included, as engine settings without ``step_upsert_on_change`` still say; ``v3-``:
-the enqueue a regular activity, as engine settings without ``local_enqueue`` still say;
-``v2-``: the lean first task behind its patch marker on every run; unprefixed: before the lean
-first task, the re-ask and references for bulk and secrets; ``pre-codec-``: before payloads
-were encrypted) replay."""
+workflows started by earlier code replay:
+
+- ``v6-`` and before: a timer started and cancelled for every step's wait, as engine settings
+  without ``step_alarm`` still say;
+- ``v5-`` and before: ``MdmStep`` upserted on every step, repeats included, as engine settings
+  without ``step_upsert_on_change`` still say;
+- ``v3-``: the enqueue a regular activity, as engine settings without ``local_enqueue`` still
+  say;
+- ``v2-``: the lean first task behind its patch marker on every run;
+- unprefixed: before the lean first task, the re-ask and references for bulk and secrets;
+- ``pre-codec-``: before payloads were encrypted.
+"""
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 INVENTORY = "io.micromdm.wf.inventory.v1"
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from mdmflow.cli.sim_address import SimulatorAddress
-from tests.cli.test_dev import MDMFLOW
 from tests.simulator.conftest import API_KEY, Harness
 from tests.simulator.receiver import WebhookReceiver
+from tests.support.processes import MDMFLOW
 
 CLI_SECONDS = 60  # a safety net against hangs only; the wait ends when the command exits
 

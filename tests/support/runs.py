@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from tests.support.history import events
 
@@ -21,3 +22,13 @@ async def runs(client: Client, workflow_id: str) -> list[WorkflowHandle[Any, Any
         chain.insert(
             0, client.get_workflow_handle(workflow_id, run_id=first.continued_execution_run_id)
         )
+
+
+async def exists(client: Client, workflow_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True

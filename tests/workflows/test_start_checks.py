@@ -19,9 +19,9 @@ from mdmflow.workflows.certprof_decide import CERTPROF
 from mdmflow.workflows.cmdplan_plan import CMDPLAN
 from mdmflow.workflows.models import WorkflowStart
 from mdmflow.workflows.profile_plan import PROFILE
-from tests.cli.test_cli import MDMFLOW, run, temporal_address
 from tests.support.codec import TEST_CODEC_KEY
 from tests.support.history import activity_types, events
+from tests.support.processes import MDMFLOW, run, temporal_address
 from tests.support.reports import post_checkin, token_update
 from tests.support.signing import signer
 from tests.support.stack import Stack, running_stack

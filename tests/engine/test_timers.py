@@ -208,7 +208,7 @@ async def test_steps_answered_in_time_share_one_timer(
 
 async def test_a_step_due_sooner_replaces_the_pending_timer(stack: Stack) -> None:
     stack.sim.not_now_rate = 0.0
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"name": "long", "commands": ["DeviceInformation"]},
         {"name": "short", "commands": ["SecurityInfo"], "timeout_s": 600},
         {"name": "long again", "commands": ["ProfileList"]},

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from temporalio.client import Client
 
 from mdmflow.bridge.app import create_app
+from mdmflow.bridge.fleet_pages import run_page_pruner
 from mdmflow.bridge.intake import IntakeTiming
 from mdmflow.bridge.state import BridgeState
 from mdmflow.config import Settings
@@ -30,21 +31,24 @@ async def running_bridge(
     intake_timing: IntakeTiming | None = None,
     intake_store: Callable[[Database], IntakeStore] = IntakeStore,
 ) -> AsyncIterator[str]:
-    """Serve the bridge, and run its intake relay, for the duration of the block; yields its
-    base URL. ``intake_store`` is for the bench, which measures the intake against a store
-    that keeps nothing."""
+    """Serve the bridge, and run its intake relay and the pruner of ended fleet starts' IDs,
+    for the duration of the block; yields its base URL. ``intake_store`` is for the bench,
+    which measures the intake against a store that keeps nothing."""
     db = await Database.open(settings.resolved_database_url)
     try:
         app = create_app(settings, client, db, event_handlers, intake_timing, intake_store(db))
         state: BridgeState = app.state.bridge
-        relay = asyncio.create_task(state.intake.run_relay(), name="intake relay")
+        background = [
+            asyncio.create_task(state.intake.run_relay(), name="intake relay"),
+            asyncio.create_task(run_page_pruner(state.fleet_ids, client), name="page pruner"),
+        ]
         try:
             async with serve_app(app, settings.listen_host, settings.listen_port) as url:
                 yield url
         finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
     finally:
         await db.close()
 

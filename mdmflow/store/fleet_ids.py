@@ -3,7 +3,8 @@
 A 10,000-ID start would make a 400 KB workflow input; Temporal histories should carry
 references, not bulk data. The bridge (or ``mdmflow start``) writes the pages in one
 transaction before it starts the fan-out, which reads one page per run and deletes the rows
-when it ends.
+when it ends. Rows a fan-out could not delete (terminated, or never started) are found by
+:meth:`FleetIdStore.saved_before` and deleted by the bridge (``bridge/fleet_pages.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 
 from mdmflow.store.database import Database
 from mdmflow.store.schema import fleet_start_ids
@@ -57,3 +58,14 @@ class FleetIdStore:
         stmt = delete(fleet_start_ids).where(fleet_start_ids.c.instance_id == instance_id)
         async with self._db.engine.begin() as conn:
             await conn.execute(stmt)
+
+    async def saved_before(self, when: dt.datetime) -> list[str]:
+        """The instances whose pages were stored before ``when``, oldest first."""
+        stmt = (
+            select(fleet_start_ids.c.instance_id)
+            .where(fleet_start_ids.c.created_at < when)
+            .group_by(fleet_start_ids.c.instance_id)
+            .order_by(func.min(fleet_start_ids.c.created_at))
+        )
+        async with self._db.engine.connect() as conn:
+            return [str(i) for i in (await conn.execute(stmt)).scalars()]

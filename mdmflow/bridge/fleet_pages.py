@@ -3,16 +3,15 @@
 The fan-out deletes its instance's pages when it completes or is cancelled. One that was
 terminated, failed or timed out leaves them, as does a start whose fan-out never began (its
 bridge killed between saving the pages and starting the workflow): some 40 bytes an ID, for
-good. Every bridge looks once an hour for pages older than an hour whose fan-out workflow is
-not running, and deletes them. Temporal says what runs: one describe per instance found, and
-a fan-out that continued as new is described by its latest run.
+good. Every bridge looks once an hour (``bridge/housekeeping.py``) for pages older than an
+hour whose fan-out workflow is not running, and deletes them. Temporal says what runs: one
+describe per instance found, and a fan-out that continued as new is described by its latest
+run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
 
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
@@ -20,9 +19,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from mdmflow.activities.fleet_models import fleet_workflow_id
 from mdmflow.store.fleet_ids import FleetIdStore
 
-log = logging.getLogger(__name__)
-
-PRUNE_EVERY = dt.timedelta(hours=1)
 MIN_AGE = dt.timedelta(hours=1)
 """Pages younger than this are left alone: their fan-out may be about to start."""
 
@@ -39,22 +35,6 @@ async def prune_orphaned_pages(
         await store.forget(instance_id)
         pruned.append(instance_id)
     return pruned
-
-
-async def run_page_pruner(store: FleetIdStore, client: Client) -> None:
-    """:func:`prune_orphaned_pages` every :data:`PRUNE_EVERY` until cancelled."""
-    while True:
-        try:
-            pruned = await prune_orphaned_pages(store, client)
-        except Exception:
-            log.exception("deleting the IDs of ended fleet starts failed; tried again later")
-        else:
-            if pruned:
-                log.info(
-                    "deleted the stored IDs of fleet starts whose fan-out had ended",
-                    extra={"instances": pruned},
-                )
-        await asyncio.sleep(PRUNE_EVERY.total_seconds())
 
 
 async def _fan_out_running(client: Client, instance_id: str) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from temporalio.client import Client
 
 from mdmflow.bridge.app import create_app
-from mdmflow.bridge.fleet_pages import run_page_pruner
+from mdmflow.bridge.housekeeping import run_housekeeping
 from mdmflow.bridge.intake import IntakeTiming
 from mdmflow.bridge.state import BridgeState
 from mdmflow.config import Settings
@@ -31,16 +31,18 @@ async def running_bridge(
     intake_timing: IntakeTiming | None = None,
     intake_store: Callable[[Database], IntakeStore] = IntakeStore,
 ) -> AsyncIterator[str]:
-    """Serve the bridge, and run its intake relay and the pruner of ended fleet starts' IDs,
-    for the duration of the block; yields its base URL. ``intake_store`` is for the bench,
-    which measures the intake against a store that keeps nothing."""
+    """Serve the bridge, and run its intake relay and its housekeeping, for the duration of
+    the block; yields its base URL. ``intake_store`` is for the bench, which measures the
+    intake against a store that keeps nothing."""
     db = await Database.open(settings.resolved_database_url)
     try:
         app = create_app(settings, client, db, event_handlers, intake_timing, intake_store(db))
         state: BridgeState = app.state.bridge
         background = [
             asyncio.create_task(state.intake.run_relay(), name="intake relay"),
-            asyncio.create_task(run_page_pruner(state.fleet_ids, client), name="page pruner"),
+            asyncio.create_task(
+                run_housekeeping(state.fleet_ids, state.secrets, client), name="housekeeping"
+            ),
         ]
         try:
             async with serve_app(app, settings.listen_host, settings.listen_port) as url:

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from itertools import islice
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from mdmflow.crypto.sealed import SecretBox
 from mdmflow.store.database import Database
@@ -77,3 +77,24 @@ class InventorySecretStore:
 
     async def get_one(self, enrollment_id: str, key: str) -> str | None:
         return (await self.get([enrollment_id])).get(enrollment_id, {}).get(key)
+
+    async def keys_written_before(self, prefix: str, when: dt.datetime) -> list[str]:
+        """The keys beginning with ``prefix`` (of any enrollment) last written before ``when``."""
+        stmt = (
+            select(inventory_secrets.c.key)
+            .where(
+                inventory_secrets.c.key.startswith(prefix, autoescape=True),
+                inventory_secrets.c.updated_at < when,
+            )
+            .distinct()
+        )
+        async with self._db.engine.connect() as conn:
+            return [str(k) for k in (await conn.execute(stmt)).scalars()]
+
+    async def delete_keys(self, prefix: str) -> None:
+        """Delete the keys beginning with ``prefix``, of every enrollment."""
+        stmt = delete(inventory_secrets).where(
+            inventory_secrets.c.key.startswith(prefix, autoescape=True)
+        )
+        async with self._db.engine.begin() as conn:
+            await conn.execute(stmt)

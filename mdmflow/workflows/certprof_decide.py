@@ -22,6 +22,7 @@ from mdmflow.workflows.models import StepError
 from mdmflow.workflows.outcomes import CommandOutcome
 
 CERTPROF = "io.micromdm.wf.certprof.v1"
+_REPLACEMENT = ".replacement."
 CONTEXT_EXAMPLE = (
     '{"profile": "scep", "filter": {"cn_prefix": "device-"}, '
     '"criteria": {"until_expiry_sec": 2592000}, "text_replacements": {"%CN%": "device-1"}}'
@@ -74,7 +75,22 @@ class CertProfStart(BaseModel):
 
 def replacement_secret(instance_id: str, old: str) -> str:
     """Where a certprof start's replacement value is sealed for each of its devices."""
-    return f"{CERTPROF}.{instance_id}.replacement.{old}"
+    return f"{replacement_prefix(instance_id)}{old}"
+
+
+def replacement_prefix(instance_id: str) -> str:
+    """What every replacement secret of one certprof start begins with."""
+    return f"{CERTPROF}.{instance_id}{_REPLACEMENT}"
+
+
+def replacement_instance(key: str) -> str | None:
+    """The start (instance ID) a :func:`replacement_secret` key was sealed for; None for a
+    key that is not one. Starts that seal have a UUID for their instance ID (the starter
+    makes it), so a key parses one way only."""
+    if not key.startswith(f"{CERTPROF}."):
+        return None
+    instance_id, mark, _ = key[len(CERTPROF) + 1 :].partition(_REPLACEMENT)
+    return instance_id if mark and instance_id else None
 
 
 class Verdict(StrEnum):

@@ -10,10 +10,13 @@ import pytest
 from mdmflow.mdm.responses import InstalledCertificate
 from mdmflow.simulator.certificates import issue_certificate
 from mdmflow.workflows.certprof_decide import (
+    CERTPROF,
     CertProfStart,
     Verdict,
     decide,
     parse_certprof_context,
+    replacement_instance,
+    replacement_secret,
 )
 from mdmflow.workflows.errors import ContextError
 from mdmflow.workflows.models import StepError
@@ -135,3 +138,12 @@ def test_unreadable_certificate_fails_only_when_its_expiry_matters() -> None:
     assert decide(start(criteria={"always_replace": True}), broken, NOW).install
     with pytest.raises(StepError, match="certificate 'device-1' cannot be read"):
         decide(start(criteria={"until_expiry_sec": 60}), broken, NOW)
+
+
+def test_a_replacement_secret_names_its_start_and_nothing_else_does() -> None:
+    instance_id = "5f0c2a4e-8d7b-4c1e-9a3f-2b6d8e0f1a2c"
+    assert replacement_instance(replacement_secret(instance_id, "%CHALLENGE%")) == instance_id
+    assert replacement_instance(replacement_secret(instance_id, "a.replacement.b")) == instance_id
+    assert replacement_instance("fv_prk") is None
+    assert replacement_instance(f"{CERTPROF}.{instance_id}") is None
+    assert replacement_instance(f"{CERTPROF}..replacement.%CN%") is None

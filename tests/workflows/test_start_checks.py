@@ -12,7 +12,6 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from mdmflow.workflows.certprof_decide import CERTPROF
@@ -23,6 +22,7 @@ from tests.support.codec import TEST_CODEC_KEY
 from tests.support.history import activity_types, events
 from tests.support.processes import MDMFLOW, run, temporal_address
 from tests.support.reports import post_checkin, token_update
+from tests.support.runs import exists
 from tests.support.signing import signer
 from tests.support.stack import Stack, running_stack
 from tests.support.temporal import binary
@@ -43,16 +43,6 @@ async def stack(
             await put_cmdplan(api, "needs-ghost", {"profile_names": ["wifi", "ghost"]})
             await put_cmdplan(api, "configure-only", {"device_configured": True})
         yield running
-
-
-async def exists(client: Client, workflow_id: str) -> bool:
-    try:
-        await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return True
 
 
 async def latest_run(client: Client, workflow_id: str) -> str | None:

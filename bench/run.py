@@ -174,6 +174,7 @@ async def _in_process(
                     bench_settings(server.address, run_dir, database_url),
                     devices=config.devices,
                     intake_store=UnrecordedIntakeStore,
+                    seed=1,  # devices of its own: no report of one stack reaches the other
                 )
                 no_intake = MDMFlowPath.of(
                     await stack.enter_async_context(no_intake_stack), "mdmflow-no-intake"

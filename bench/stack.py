@@ -60,9 +60,14 @@ def bench_settings(address: str, data_dir: Path, database_url: str) -> Settings:
 
 @contextlib.asynccontextmanager
 async def running_mdmflow(
-    base: Settings, devices: int, intake_store: Callable[[Database], IntakeStore] = IntakeStore
+    base: Settings,
+    devices: int,
+    intake_store: Callable[[Database], IntakeStore] = IntakeStore,
+    seed: int = 0,
 ) -> AsyncIterator[MDMStack]:
-    """Bridge, simulator with ``devices`` devices and worker, on a client built by ``connect``."""
+    """Bridge, simulator with ``devices`` devices and worker, on a client built by ``connect``.
+    Stacks that share a server and app database need their own ``seed``: it makes the
+    simulated devices' enrollment IDs, so their workflow IDs."""
     client = await connect(base)
     async with contextlib.AsyncExitStack() as stack:
         bridge_url = await stack.enter_async_context(
@@ -74,6 +79,7 @@ async def running_mdmflow(
                     api_key=base.enqueue_api_key,
                     webhook_url=f"{bridge_url}/webhook",
                     devices=devices,
+                    seed=seed,
                 )
             )
         )

@@ -54,9 +54,10 @@ def create_app(
     """The bridge app; FastAPI's native OpenTelemetry makes each request a server span that
     joins the caller's trace (``traceparent``), using the process's tracer provider."""
     app = FastAPI(title="mdmflow bridge", version=__version__, docs_url=None, redoc_url=None)
-    subscriptions = SubscriptionStore(db)
+    box = SecretBox(settings.keyring())
+    subscriptions = SubscriptionStore(db, box)
     profiles, cmdplans = ProfileStore(db), CmdPlanStore(db)
-    secrets = InventorySecretStore(db, SecretBox(settings.keyring()))
+    secrets = InventorySecretStore(db, box)
     events = EventDispatcher(
         client,
         settings.task_queue,

@@ -95,7 +95,7 @@ class Stores:
         return cls(
             profiles=ProfileStore(db),
             cmdplans=CmdPlanStore(db),
-            subscriptions=SubscriptionStore(db),
+            subscriptions=SubscriptionStore(db, box),
             inventory=InventoryStore(db),
             secrets=InventorySecretStore(db, box),
             identities=EscrowIdentityStore(db, box),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import Connection, event, insert, select, text
+from sqlalchemy import Connection, event, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -78,6 +78,19 @@ def _v7(conn: Connection) -> None:
     fleet_start_ids.create(conn)
 
 
+def _v8(conn: Connection) -> None:
+    """Subscription contexts sealed at rest. A table made by this code's ``_v2`` has the flag
+    already; rows from before it stay plain until they are written again."""
+    columns = {c["name"] for c in inspect(conn).get_columns(event_subscriptions.name)}
+    if "context_sealed" not in columns:
+        conn.execute(
+            text(
+                "ALTER TABLE event_subscriptions"
+                " ADD COLUMN context_sealed BOOLEAN NOT NULL DEFAULT FALSE"
+            )
+        )
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "command routes and stored report payloads", _v1),
     Migration(2, "event subscriptions and last workflow starts", _v2),
@@ -86,6 +99,7 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(5, "FileVault escrow identity and sealed inventory secrets", _v5),
     Migration(6, "durable webhook intake", _v6),
     Migration(7, "the IDs of fleet starts waiting for their fan-out", _v7),
+    Migration(8, "event subscription contexts sealed at rest", _v8),
 )
 
 

@@ -1,4 +1,5 @@
-"""Tables of the app database. Later migrations add tables; they never change a released one."""
+"""Tables of the app database. Later migrations add tables, or a column with a default (v8);
+they never change or remove what a released one has."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -55,6 +57,7 @@ event_subscriptions = Table(
     Column("context", Text, nullable=False),
     Column("event_context", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("context_sealed", Boolean, nullable=False, server_default=false()),
 )
 
 workflow_starts = Table(

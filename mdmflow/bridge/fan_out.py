@@ -48,13 +48,25 @@ async def fan_out_status(client: Client, instance_id: str) -> FanOutStatus | Non
     return status
 
 
+async def fan_out_running(client: Client, instance_id: str) -> bool:
+    """Whether the instance has a fan-out running now (its latest run, after any
+    continue-as-new); False for one that ended or never started."""
+    try:
+        described = await _handle(client, instance_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return described.status == WorkflowExecutionStatus.RUNNING
+
+
 async def stop_fan_out(client: Client, instance_id: str, reason: str) -> bool:
     """Cancel the instance's running fan-out and wait (bounded) until it has stopped; True if
     there was one running. Its cancellation ends it before it starts another device."""
+    if not await fan_out_running(client, instance_id):
+        return False
     handle = _handle(client, instance_id)
     try:
-        if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
-            return False
         await handle.cancel(reason=reason)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
-from mdmflow.activities.fleet_models import fleet_workflow_id
+from mdmflow.bridge.fan_out import fan_out_running
 from mdmflow.store.fleet_ids import FleetIdStore
 
 MIN_AGE = dt.timedelta(hours=1)
@@ -30,18 +29,8 @@ async def prune_orphaned_pages(
     running; return those instance IDs."""
     pruned = []
     for instance_id in await store.saved_before(dt.datetime.now(dt.UTC) - min_age):
-        if await _fan_out_running(client, instance_id):
+        if await fan_out_running(client, instance_id):
             continue
         await store.forget(instance_id)
         pruned.append(instance_id)
     return pruned
-
-
-async def _fan_out_running(client: Client, instance_id: str) -> bool:
-    try:
-        described = await client.get_workflow_handle(fleet_workflow_id(instance_id)).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return described.status == WorkflowExecutionStatus.RUNNING

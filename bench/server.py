@@ -21,8 +21,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from bench.procs import free_port
-from mdmflow.cli.dev import temporal_binary
-from mdmflow.workflows import search
+from mdmflow.cli.dev import search_attribute_args, temporal_binary
 
 BANNER = b"Temporal Server:"
 START_TIMEOUT_S = 60.0
@@ -71,9 +70,7 @@ def _args(data_dir: Path, port: int) -> list[str]:
         "--log-level",
         "error",
     ]
-    for key in search.ALL:
-        args += ["--search-attribute", f"{key.name}=Keyword"]
-    return args
+    return args + search_attribute_args()
 
 
 async def _banner(proc: asyncio.subprocess.Process, log: Path) -> None:

@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 
 from faults.procs import Child, HarnessError, free_port, poll_until
-from mdmflow.cli.dev import temporal_binary
-from mdmflow.workflows import search
+from mdmflow.cli.dev import search_attribute_args, temporal_binary
 
 START_TIMEOUT_S = 60.0
 
@@ -48,8 +47,7 @@ class TemporalServer:
             "--log-level",
             "warn",
         ]
-        for key in search.ALL:
-            argv += ["--search-attribute", f"{key.name}=Keyword"]
+        argv += search_attribute_args()
         self.child = Child("temporal", argv, env, logs)
 
     @property

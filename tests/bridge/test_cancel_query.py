@@ -8,7 +8,6 @@ cancellation test lets a worker end the cancelled one.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,8 +23,7 @@ from mdmflow.mdm.limits import LimitError
 from mdmflow.store.database import Database
 from mdmflow.store.starts import WorkflowStartStore
 from mdmflow.workflows import search
-
-VISIBLE_WITHIN_S = 30.0
+from tests.support.visibility import until_counted
 
 
 @workflow.defn(name="test.cancel-query.waiter")
@@ -62,10 +60,9 @@ async def all_visible(client: Client, task_queue: str, count: int) -> None:
     Visibility is eventually consistent and offers nothing to wait on, so the condition is
     polled (bounded): the test is about what the listing returns once it is complete.
     """
-    query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
-    async with asyncio.timeout(VISIBLE_WITHIN_S):
-        while (await client.count_workflows(query)).count < count:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+    await until_counted(
+        client, f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'", count
+    )
 
 
 @pytest.fixture

@@ -45,9 +45,9 @@ from mdmflow.workflows.devinfolog import DevInfoLogWorkflow
 from mdmflow.workflows.fleet_start import FleetStartWorkflow
 from mdmflow.workflows.models import WorkflowStart
 from tests.support.stack import Stack, running_stack
+from tests.support.visibility import until_counted
 
 DEVINFOLOG = DevInfoLogWorkflow.config.name
-VISIBLE_WITHIN_S = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +70,6 @@ async def stack(
 
 def instance_query(instance_id: str) -> str:
     return f"{search.INSTANCE_ID.name} = '{instance_id}'"
-
-
-async def until_counted(client: Client, query: str, expected: int) -> None:
-    """Visibility is eventually consistent and offers nothing to wait on: poll (bounded)."""
-    async with asyncio.timeout(VISIBLE_WITHIN_S):
-        while (await client.count_workflows(query)).count != expected:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 async def fan_out_result(client: Client, instance_id: str) -> FleetProgress:

@@ -22,9 +22,9 @@ from mdmflow.bridge.instance_query import UnknownInstanceError
 from mdmflow.bridge.instances import instance_status
 from mdmflow.workflows import search
 from mdmflow.workflows.models import STATUS_QUERY, OutstandingCommand, WorkflowStatus
+from tests.support.visibility import counted, until_counted
 
 NAME = "test.instance-status.device"
-VISIBLE_WITHIN_S = 30.0
 OUTCOMES = ["complete"] * 3 + ["fail"] * 2 + ["wait"] * 2
 
 
@@ -60,17 +60,6 @@ class Instance:
     instance_id: str
     workflow_ids: dict[str, str]
     """outcome-tagged enrollment ID → workflow ID"""
-
-
-async def counted(client: Client, query: str) -> int:
-    return (await client.count_workflows(query)).count
-
-
-async def until_counted(client: Client, query: str, expected: int) -> None:
-    """Visibility is eventually consistent and offers nothing to wait on: poll (bounded)."""
-    async with asyncio.timeout(VISIBLE_WITHIN_S):
-        while await counted(client, query) != expected:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 @pytest.fixture

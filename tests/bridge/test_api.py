@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from mdmflow import __version__
@@ -19,6 +18,7 @@ from mdmflow.workflows import search
 from mdmflow.workflows.results import DeviceInfoLog
 from tests.bridge.helpers import DEVINFOLOG, seed_for, workflow_id
 from tests.support.codec import TEST_CODEC_KEY
+from tests.support.runs import terminate_if_running
 from tests.support.stack import API_KEY, Stack, running_stack
 
 START = f"/v1/workflow/{DEVINFOLOG}/start"
@@ -41,19 +41,9 @@ async def stack(
             yield running
         finally:
             for eid in running.sim.enrollment_ids():
-                await terminate_if_running(temporal_env.client, workflow_id(eid))
-
-
-async def terminate_if_running(client: Client, wid: str) -> None:
-    handle = client.get_workflow_handle(wid)
-    try:
-        described = await handle.describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:  # never started
-            return
-        raise
-    if described.status == WorkflowExecutionStatus.RUNNING:
-        await handle.terminate("test done")
+                await terminate_if_running(
+                    temporal_env.client.get_workflow_handle(workflow_id(eid)), "test done"
+                )
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from mdmflow.mdm.limits import LimitError
 from mdmflow.store.database import Database
 from mdmflow.store.starts import WorkflowStartStore
 from mdmflow.workflows import search
+from tests.support.runs import terminate_if_running
 from tests.support.visibility import until_counted
 
 
@@ -92,9 +93,7 @@ async def running(client: Client, task_queue: str) -> AsyncIterator[dict[str, st
     await all_visible(client, task_queue, len(workflow_ids))
     yield workflow_ids
     for workflow_id in workflow_ids.values():
-        handle = client.get_workflow_handle(workflow_id)
-        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-            await handle.terminate("test over")
+        await terminate_if_running(client.get_workflow_handle(workflow_id), "test over")
 
 
 async def test_each_awkward_id_finds_exactly_its_own_workflow(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from temporalio import workflow
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -22,6 +22,7 @@ from mdmflow.bridge.instance_query import UnknownInstanceError
 from mdmflow.bridge.instances import instance_status
 from mdmflow.workflows import search
 from mdmflow.workflows.models import STATUS_QUERY, OutstandingCommand, WorkflowStatus
+from tests.support.runs import terminate_if_running
 from tests.support.visibility import counted, until_counted
 
 NAME = "test.instance-status.device"
@@ -97,9 +98,7 @@ async def instance(client: Client, task_queue: str) -> AsyncIterator[Instance]:
         await until_counted(client, f"{query} AND ExecutionStatus = 'Running'", 2)
         yield Instance(instance_id, ids)
         for workflow_id in ids.values():
-            handle = client.get_workflow_handle(workflow_id)
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test over")
+            await terminate_if_running(client.get_workflow_handle(workflow_id), "test over")
 
 
 async def test_counts_devices_and_reasons_come_from_temporal(

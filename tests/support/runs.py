@@ -32,3 +32,13 @@ async def exists(client: Client, workflow_id: str) -> bool:
             return False
         raise
     return True
+
+
+async def terminate_if_running(handle: WorkflowHandle[Any, Any], reason: str) -> None:
+    """Terminate a test's workflow unless it has ended, or never started; it may end on its
+    own at any moment, so the server's answer decides, not a describe before the call."""
+    try:
+        await handle.terminate(reason)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from mdmflow.activities.models import REPORT_VIEW_ACTIVITY
@@ -29,6 +29,7 @@ from mdmflow.workflows.inventory_values import (
 from mdmflow.workflows.models import StepResult, WorkflowStart
 from tests.bridge.helpers import seed_for
 from tests.support.history import events, wait_for_event
+from tests.support.runs import terminate_if_running
 from tests.support.stack import Stack, running_stack
 from tests.workflows.securityinfo_probe import SECURITY_INFO_PROBE, SecurityInfoProbeWorkflow
 
@@ -187,8 +188,7 @@ async def test_security_info_not_acknowledged_stores_nothing(
         assert [e.status for e in events_seen] == [status]
         assert events_seen[0].stored is None
         assert await inventory_of(stack, eid) == {}
-        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-            await handle.terminate("test done: the device keeps answering NotNow")
+        await terminate_if_running(handle, "test done: the device keeps answering NotNow")
 
 
 async def test_device_information_error_fails_the_workflow_and_stores_nothing(

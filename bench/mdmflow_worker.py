@@ -9,12 +9,12 @@ registered beside mdmflow's; nothing else differs, so the rounds it serves cost 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
 
 from bench.steps_workflow import BenchStepsWorkflow
+from mdmflow import event_loop
 from mdmflow.config import load_settings
 from mdmflow.telemetry import setup_logging, setup_tracing
 from mdmflow.temporal_client import connect
@@ -31,7 +31,7 @@ async def _run() -> None:
 
 def main() -> None:
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run())
+        event_loop.run(_run())
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # sdk-python#300: leave without finalizers

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
@@ -12,6 +11,7 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from mdmflow import event_loop
 from mdmflow.cli.checkin_command import add_checkin_parser
 from mdmflow.cli.status_command import add_status_parsers
 from mdmflow.config import ConfigError, Settings, load_settings
@@ -180,7 +180,7 @@ async def _with_client(settings: Settings, what: str) -> int:
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:
     try:
-        return asyncio.run(coro)
+        return event_loop.run(coro)
     except KeyboardInterrupt:
         return 130
     except (ConfigError, DatabaseError, ServerStartError) as exc:

@@ -65,7 +65,9 @@ def test_json_lines_carry_extra_fields_and_the_trace_id() -> None:
 async def test_engine_and_bridge_logs_name_the_device_command_and_workflow(
     client: Client, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="mdmflow")
+    """One line per command and per report, at debug as NanoCMD logs each command (#126):
+    at the default level a fleet's every step would be two lines to format and ship."""
+    caplog.set_level(logging.DEBUG, logger="mdmflow")
     async with running_stack(client, f"sqlite+aiosqlite:///{tmp_path}/app.db", devices=1) as stack:
         eid = stack.sim.enrollment_ids()[0]
         async with stack.api() as api:
@@ -77,6 +79,7 @@ async def test_engine_and_bridge_logs_name_the_device_command_and_workflow(
     assert len(enqueued) == 1
     assert len(routed) == 1
     for line in (enqueued[0], routed[0]):
+        assert line["level"] == "debug"
         assert line["enrollment_id"] == eid
         assert line["workflow_id"] == f"{DEVINFOLOG}/{eid}"
     assert enqueued[0]["command_uuid"] == routed[0]["command_uuid"]

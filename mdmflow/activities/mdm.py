@@ -126,7 +126,7 @@ class MDMActivities:
                 await self._client.enqueue(
                     req.enrollment_ids, qc.command_uuid, plist, push=number == last
                 )
-                log.info(
+                log.debug(
                     "enqueued command",
                     extra={
                         "command_uuid": qc.command_uuid,

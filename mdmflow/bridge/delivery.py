@@ -131,7 +131,7 @@ class WebhookDelivery:
                 route.workflow_id,
                 also=partial(forget_route, target, report.command_uuid),
             )
-        log.info(
+        log.debug(
             "routed report",
             extra={**fields, "workflow_id": route.workflow_id, "status": report.status.value},
         )

@@ -54,14 +54,14 @@ DEVINFOLOG = DevInfoLogWorkflow.config.name
 async def stack(
     temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    """250 devices that never answer (unenrolled: no push reaches them), so every device
+    """280 devices that never answer (unenrolled: no push reaches them), so every device
     workflow keeps running until cancelled; a threshold of 20 IDs keeps the fleets small.
     Each test takes its own slice of the fleet."""
     folder: Path = tmp_path_factory.mktemp("fleet-start")
     async with running_stack(
         temporal_env.client,
         f"sqlite+aiosqlite:///{folder}/app.db",
-        devices=250,
+        devices=280,
         settings={"fleet_start_threshold": 20},
         simulator={"enrolled": False},
     ) as running:
@@ -338,12 +338,15 @@ class InFlightStarts(Interceptor):
 
 
 async def test_pages_starting_at_once_share_the_workers_start_gate(stack: Stack) -> None:
-    """Two pages of 25 started by one worker's activities at once keep at most as many
-    starts in flight as a synchronous start (50 with a gate per page)."""
-    ids = stack.sim.enrollment_ids()[177:227]
+    """Two pages, each under the gate's size, started by one worker's activities at once keep
+    at most as many starts in flight as a synchronous start (their sum with a gate per page)."""
+    page_size = MAX_PARALLEL_STARTS * 3 // 4
+    ids = stack.sim.enrollment_ids()[177 : 177 + 2 * page_size]
     instance_id = "two-pages-at-once"
     store = FleetIdStore(stack.db)
-    fleet = await stored_fleet(store, instance_id, ids, page_size=25, task_queue=stack.task_queue)
+    fleet = await stored_fleet(
+        store, instance_id, ids, page_size=page_size, task_queue=stack.task_queue
+    )
     starts = InFlightStarts()
     config = stack.client.config()
     config["interceptors"] = [starts]
@@ -357,6 +360,6 @@ async def test_pages_starting_at_once_share_the_workers_start_gate(stack: Stack)
             for page in (0, 1)
         )
     )
-    assert [o.started for o in outcomes] == [25, 25]
+    assert [o.started for o in outcomes] == [page_size, page_size]
     assert starts.most == MAX_PARALLEL_STARTS
     await cancel_instance(stack.client, instance_id, "test over")

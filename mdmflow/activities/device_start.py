@@ -17,13 +17,15 @@ from mdmflow.workflows.workflow_config import (
     device_workflow_id,
 )
 
-MAX_PARALLEL_STARTS = 64
+MAX_PARALLEL_STARTS = 32
 """Starts in flight at once from one process: enough to keep the dev server busy, few enough
-that a fleet does not open thousands of RPCs. Measured on 3,000-ID fleets in one bench run per
-size: bare Temporal's client starts went from 182 to 191 per second with 64 in flight in
-place of 32 (server-bound either way), mdmflow's from 162 to 175 (synchronous) and 142 to
-172 (fan-out): at 32, mdmflow's starts, not the server, were the limit. With 128 bare
-gained and mdmflow did not."""
+that a fleet does not open thousands of RPCs, nor outrun the worker. Tried at 64: on 3,000-ID
+fleets the start rate rose (bare 182 to 191 starts/s, mdmflow 162 to 175 synchronous, 142 to
+172 fan-out), but at 10,000 IDs it did not (full bench runs: synchronous 0.92 of bare both
+ways, fan-out 0.88 and 0.88-0.90), and 1,000 devices doing 3 steps each went from 73.5 and
+66.3 to 60.3 and 59.1 rounds/s (bare 93-101 throughout), the server spending 11.6-13.5 ms a
+round at 32 and 15.0-15.1 at 64 (two runs each, one machine; why the server works harder
+was not measured)."""
 
 
 async def start_device(

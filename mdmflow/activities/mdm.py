@@ -97,14 +97,7 @@ class MDMActivities:
             await self._enqueue_step(req)
 
     async def _enqueue_step(self, req: EnqueueStep) -> None:
-        if req.started is not None:
-            started = req.started
-            await self._starts.record(
-                started.enrollment_id,
-                started.workflow_name,
-                started.workflow_id,
-                started.started_at,
-            )
+        started = req.started
         await self._routes.record(
             [
                 Route(
@@ -117,7 +110,15 @@ class MDMActivities:
                 )
                 for eid in req.enrollment_ids
                 for qc in req.commands
-            ]
+            ],
+            also=None
+            if started is None
+            else self._starts.writer(
+                started.enrollment_id,
+                started.workflow_name,
+                started.workflow_id,
+                started.started_at,
+            ),
         )
         last = len(req.commands) - 1
         try:

@@ -7,7 +7,7 @@ arrive for a command the bridge cannot route.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, RowMapping, and_, bindparam, delete, select
@@ -41,16 +41,22 @@ class RouteStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def record(self, routes: Sequence[Route]) -> None:
-        """Insert routes; re-recording the same (ID, UUID) on an activity retry is a no-op."""
-        if not routes:
+    async def record(
+        self, routes: Sequence[Route], also: Callable[[Connection], None] | None = None
+    ) -> None:
+        """Insert routes; re-recording the same (ID, UUID) on an activity retry is a no-op.
+        ``also`` runs in the same transaction (a run's first enqueue records its start)."""
+        if not routes and also is None:
             return
         now = dt.datetime.now(dt.UTC)
         rows = [{**r.model_dump(), "created_at": now} for r in routes]
         stmt = insert_ignore(self._db, command_routes, ["enrollment_id", "command_uuid"])
 
         def write(conn: Connection) -> None:
-            conn.execute(stmt, rows)
+            if rows:
+                conn.execute(stmt, rows)
+            if also is not None:
+                also(conn)
 
         await self._db.transaction(write)
 

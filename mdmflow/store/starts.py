@@ -7,6 +7,7 @@ kept too, so the bridge can find an enrollment's workflows without waiting for v
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import Connection, and_, delete, select
 
@@ -22,6 +23,15 @@ class WorkflowStartStore:
     async def record(
         self, enrollment_id: str, workflow_name: str, workflow_id: str, started_at: dt.datetime
     ) -> None:
+        await self._db.transaction(
+            self.writer(enrollment_id, workflow_name, workflow_id, started_at)
+        )
+
+    def writer(
+        self, enrollment_id: str, workflow_name: str, workflow_id: str, started_at: dt.datetime
+    ) -> Callable[[Connection], None]:
+        """The record's write, for a transaction of the caller's: a run's first enqueue
+        commits it with the step's routes, one commit where there were two."""
         row = {
             "enrollment_id": enrollment_id,
             "workflow_name": workflow_name,
@@ -33,7 +43,7 @@ class WorkflowStartStore:
         def write(conn: Connection) -> None:
             conn.execute(stmt, row)
 
-        await self._db.transaction(write)
+        return write
 
     async def last_started(self, enrollment_id: str, workflow_name: str) -> dt.datetime | None:
         stmt = select(workflow_starts.c.started_at).where(

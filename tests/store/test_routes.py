@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import partial
 
 import pytest
+from sqlalchemy import Connection
 
 from mdmflow.store.database import Database
 from mdmflow.store.routes import Route, RouteStore, forget_route
+from mdmflow.store.starts import WorkflowStartStore
 
 
 def _route(enrollment_id: str = "dev-1", command_uuid: str = "uuid-1", **fields: str) -> Route:
@@ -41,6 +44,27 @@ async def test_lookup_unknown_is_none(routes: RouteStore) -> None:
 
 async def test_record_nothing_is_a_no_op(routes: RouteStore) -> None:
     await routes.record([])
+    assert await routes.lookup("dev-1", "uuid-1") is None
+
+
+async def test_a_first_enqueue_records_its_start_in_the_routes_commit(
+    routes: RouteStore, database: Database
+) -> None:
+    starts = WorkflowStartStore(database)
+    at = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
+    await routes.record([_route()], also=starts.writer("dev-1", "wf.name", "wf-1", at))
+    assert await routes.lookup("dev-1", "uuid-1") == _route()
+    assert await starts.last_started("dev-1", "wf.name") == at
+
+
+async def test_routes_are_not_recorded_when_the_start_record_fails(
+    routes: RouteStore, database: Database
+) -> None:
+    def failing(conn: Connection) -> None:
+        raise RuntimeError("the start record failed")
+
+    with pytest.raises(RuntimeError, match="start record failed"):
+        await routes.record([_route()], also=failing)
     assert await routes.lookup("dev-1", "uuid-1") is None
 
 

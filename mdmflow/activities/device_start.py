@@ -27,6 +27,14 @@ ways, fan-out 0.88 and 0.88-0.90), and 1,000 devices doing 3 steps each went fro
 round at 32 and 15.0-15.1 at 64 (two runs each, one machine; why the server works harder
 was not measured)."""
 
+FAN_OUT_PARALLEL_STARTS = 64
+"""Starts in flight at once from one worker's fan-out pages, twice the synchronous start's:
+the fan-out needs more in flight to keep the same pace (why was not measured). On 3,000-ID
+fleets, one bench run each: 142 and 127 starts/s with 32 in flight, 172 and 188 with 64,
+where the synchronous start, at 32 throughout, gave 162, 149 and 176 (bare 130 to 186 within
+one run). It holds only the fan-out's starts; the synchronous start and the bench's starts
+keep :data:`MAX_PARALLEL_STARTS`."""
+
 
 async def start_device(
     client: Client,

@@ -4,8 +4,8 @@ One activity starts a whole page from the worker, so a fleet start runs at the r
 takes client starts. (Starting each device as a child of the fan-out ran at a fifth of it:
 every child's start and close is recorded in the one fan-out history and wakes it.) The
 fan-out runs two pages at once, so the next page is already starting while one finishes; the
-page activities of a worker share one gate, as many starts at a time as a synchronous start
-makes.
+page activities of a worker share one gate of ``FAN_OUT_PARALLEL_STARTS`` starts at a time,
+twice a synchronous start's (measured: the fan-out needs more in flight to keep its pace).
 
 The activity heartbeats how far it got. A retry (the worker died, Temporal was unreachable)
 resumes after the IDs the last heartbeat counted, and first asks Temporal about each ID it
@@ -25,7 +25,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from mdmflow.activities.device_start import MAX_PARALLEL_STARTS, start_device, started_for
+from mdmflow.activities.device_start import FAN_OUT_PARALLEL_STARTS, start_device, started_for
 from mdmflow.activities.fleet_models import (
     ALREADY_RUNNING_SAMPLE,
     FLEET_FORGET_ACTIVITY,
@@ -45,7 +45,7 @@ from mdmflow.workflows.workflow_config import device_workflow_id
 class FleetActivities:
     def __init__(self, store: FleetIdStore) -> None:
         self._store = store
-        self._gate = asyncio.Semaphore(MAX_PARALLEL_STARTS)
+        self._gate = asyncio.Semaphore(FAN_OUT_PARALLEL_STARTS)
         """Device starts in flight from this worker, whichever pages they belong to."""
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:

@@ -26,7 +26,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from mdmflow.activities.device_start import MAX_PARALLEL_STARTS, start_device
+from mdmflow.activities.device_start import FAN_OUT_PARALLEL_STARTS, start_device
 from mdmflow.activities.fleet import FleetActivities
 from mdmflow.activities.fleet_models import (
     FleetPageOutcome,
@@ -339,8 +339,8 @@ class InFlightStarts(Interceptor):
 
 async def test_pages_starting_at_once_share_the_workers_start_gate(stack: Stack) -> None:
     """Two pages, each under the gate's size, started by one worker's activities at once keep
-    at most as many starts in flight as a synchronous start (their sum with a gate per page)."""
-    page_size = MAX_PARALLEL_STARTS * 3 // 4
+    at most the fan-out's gate of starts in flight (their sum with a gate per page)."""
+    page_size = FAN_OUT_PARALLEL_STARTS * 3 // 4
     ids = stack.sim.enrollment_ids()[177 : 177 + 2 * page_size]
     instance_id = "two-pages-at-once"
     store = FleetIdStore(stack.db)
@@ -361,5 +361,5 @@ async def test_pages_starting_at_once_share_the_workers_start_gate(stack: Stack)
         )
     )
     assert [o.started for o in outcomes] == [page_size, page_size]
-    assert starts.most == MAX_PARALLEL_STARTS
+    assert starts.most == FAN_OUT_PARALLEL_STARTS
     await cancel_instance(stack.client, instance_id, "test over")

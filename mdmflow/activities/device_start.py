@@ -18,14 +18,13 @@ from mdmflow.workflows.workflow_config import (
 )
 
 MAX_PARALLEL_STARTS = 32
-"""Starts in flight at once from one process: enough to keep the dev server busy, few enough
-that a fleet does not open thousands of RPCs, nor outrun the worker. Tried at 64: on 3,000-ID
-fleets the start rate rose (bare 182 to 191 starts/s, mdmflow 162 to 175 synchronous, 142 to
-172 fan-out), but at 10,000 IDs it did not (full bench runs: synchronous 0.92 of bare both
-ways, fan-out 0.88 and 0.88-0.90), and 1,000 devices doing 3 steps each went from 73.5 and
-66.3 to 60.3 and 59.1 rounds/s (bare 93-101 throughout), the server spending 11.6-13.5 ms a
-round at 32 and 15.0-15.1 at 64 (two runs each, one machine; why the server works harder
-was not measured)."""
+"""Starts in flight at once from one process: enough to keep the dev server busy, few enough that a
+fleet does not open thousands of RPCs. Tried at 64: on 3,000-ID fleets the start rate rose (bare
+182 to 191 starts/s, mdmflow 162 to 175 synchronous, 142 to 172 fan-out), but at 10,000 IDs it
+did not (full bench runs: synchronous 0.92 of bare both ways, fan-out 0.88 and 0.88-0.90), and
+1,000 devices doing 3 steps each went from 73.5 and 66.3 to 60.3 and 59.1 rounds/s (bare 93-101
+throughout), the server spending 11.6-13.5 ms a round at 32 and 15.0-15.1 at 64 (two runs each,
+one machine; why the server works harder was not measured)."""
 
 FAN_OUT_PARALLEL_STARTS = 64
 """Starts in flight at once from one worker's fan-out pages, twice the synchronous start's:

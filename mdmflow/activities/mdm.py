@@ -98,6 +98,16 @@ class MDMActivities:
 
     async def _enqueue_step(self, req: EnqueueStep) -> None:
         started = req.started
+        record_start = (
+            None
+            if started is None
+            else self._starts.writer(
+                started.enrollment_id,
+                started.workflow_name,
+                started.workflow_id,
+                started.started_at,
+            )
+        )
         await self._routes.record(
             [
                 Route(
@@ -111,14 +121,7 @@ class MDMActivities:
                 for eid in req.enrollment_ids
                 for qc in req.commands
             ],
-            also=None
-            if started is None
-            else self._starts.writer(
-                started.enrollment_id,
-                started.workflow_name,
-                started.workflow_id,
-                started.started_at,
-            ),
+            also=record_start,
         )
         last = len(req.commands) - 1
         try:

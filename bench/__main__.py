@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sizes.add_argument("--devices", type=int, help=f"(b) devices ({FULL.devices})")
     sizes.add_argument("--rounds", type=int, help=f"(b) runs per device ({FULL.rounds})")
+    sizes.add_argument(
+        "--pairs",
+        type=int,
+        help=f"(a), (b) as deployed: runs of each side, alternating ({FULL.pairs})",
+    )
     sizes.add_argument("--fleet", type=int, help=f"(c) IDs in the fleet start ({FULL.fleet})")
     sizes.add_argument("--parked", type=int, help=f"(d) workflows parked ({FULL.parked})")
     sizes.add_argument(
@@ -100,6 +105,7 @@ def _check(parser: argparse.ArgumentParser, config: BenchConfig) -> None:
         "--fleet": config.fleet,
         "--parked": config.parked,
         "--latency-runs": config.latency_runs,
+        "--pairs": config.pairs,
     }
     for flag, value in counts.items():
         if value < 1:

@@ -25,6 +25,10 @@ class BenchConfig:
     """(c) IDs in the fleet start."""
     parked: int = 10_000
     """(d) workflows parked."""
+    pairs: int = 3
+    """(a) and (b) as deployed: each side this many times, alternating which goes first; each
+    target is the median of the pairs' ratios (one pair on this machine is a coin toss near a
+    line: bare's own CPU per round moved 15.0 to 24.7 ms between runs of one afternoon)."""
     latency_runs: int = 4
     latency_steps: int = 51
     """(e) runs of K steps on one device; K-1 samples a run."""
@@ -67,6 +71,7 @@ QUICK = replace(
     rounds=2,
     fleet=300,
     parked=300,
+    pairs=1,
     latency_runs=2,
     latency_steps=21,
 )

@@ -66,6 +66,8 @@ class RoundsResult:
     """Workflows (devices) running at once."""
     events_per_workflow: float = 0.0
     """Mean history length of the runs, where the scenario lists them (0: not measured)."""
+    pair: int = 0
+    """Which of the deployed pairs (bare and mdmflow, alternating) it belongs to."""
 
     @property
     def rounds_per_s(self) -> float:
@@ -76,6 +78,7 @@ class RoundsResult:
         return RoundsResult(
             name=self.name,
             devices=self.devices,
+            pair=self.pair,
             rounds=self.rounds + other.rounds,
             seconds=self.seconds + other.seconds,
             latencies=self.latencies + other.latencies,
@@ -238,6 +241,21 @@ class CpuResult:
     """CPU seconds (user + system) spent during the rounds, by process role."""
     failures: int = 0
     settled: bool = True
+    pairs: int = 1
+    """How many deployed pairs' rounds these are, summed (see :meth:`merged`)."""
+
+    def merged(self, other: CpuResult) -> CpuResult:
+        """The same scenario on the same side in another pair, summed: CPU per round over all."""
+        return CpuResult(
+            name=self.name,
+            scenario=self.scenario,
+            rounds=self.rounds + other.rounds,
+            seconds=self.seconds + other.seconds,
+            cpu={role: s + other.cpu.get(role, 0.0) for role, s in self.cpu.items()},
+            failures=self.failures + other.failures,
+            settled=self.settled and other.settled,
+            pairs=self.pairs + other.pairs,
+        )
 
     @property
     def rounds_per_s(self) -> float:

@@ -1,12 +1,15 @@
 """The ratios a run is judged by: each "Done when" target of issue 10 (and issue 11's for
 the fleet start through the bridge), and context.
 
-A ratio is mdmflow over bare from the same run. A scenario that did not run, or a bare figure
-that is not positive, gives no value, so it shows as "n/a", never as a pass.
+A ratio is mdmflow over bare from the same run; for (a) and (b) as deployed, the median of the
+ratios within each pair of the two sides (see ``BenchConfig.pairs``). A scenario that did not
+run, or a bare figure that is not positive, gives no value, so it shows as "n/a", never as a
+pass.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +63,25 @@ def _rate(item: RoundsResult | None) -> float | None:
     return item.rounds_per_s if item is not None else None
 
 
+def pair_ratios(rows: list[RoundsResult], bare: str, **fields: Any) -> list[float | None]:
+    """mdmflow's rounds/s over bare's within each deployed pair, in pair order."""
+    pairs = sorted({r.pair for r in rows})
+    return [
+        _ratio(
+            _rate(_find(rows, "mdmflow", pair=pair, **fields)),
+            _rate(_find(rows, bare, pair=pair, **fields)),
+        )
+        for pair in pairs
+    ]
+
+
+def median_or_none(ratios: list[float | None]) -> float | None:
+    """The median pair: a pair where a side failed to run makes the whole figure n/a."""
+    if not ratios or any(r is None for r in ratios):
+        return None
+    return statistics.median(r for r in ratios if r is not None)
+
+
 def _fleet_starts(results: BenchResults, name: str) -> float | None:
     fleet = _find(results.fleets, name)
     return fleet.starts_per_s if fleet is not None else None
@@ -85,18 +107,13 @@ def checks(results: BenchResults) -> list[Check]:
     found = [
         Check(
             f"(a) K-step rounds/s mdmflow/bare @{n}",
-            _ratio(
-                _rate(_find(results.steps, "mdmflow", devices=n)),
-                _rate(_find(results.steps, "bare", devices=n)),
-            ),
+            median_or_none(pair_ratios(results.steps, "bare", devices=n)),
             ">=",
             0.8,
         )
         for n in cfg.step_devices
     ]
-    restart = _ratio(
-        _rate(_find(results.restart, "mdmflow")), _rate(_find(results.restart, "bare-restart"))
-    )
+    restart = median_or_none(pair_ratios(results.restart, "bare-restart"))
     found.append(Check("(b) start-step-complete rounds/s mdmflow/bare", restart, ">=", 0.8))
     found.append(
         Check(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bench.deployed import OURS, ROLES
 from bench.measure import CoreLoad, FanOutResult, RoundsResult, bare_fleet_mean
-from bench.ratios import checks, context
+from bench.ratios import checks, context, median_or_none, pair_ratios
 from bench.run import INTAKE_PAIRS, BenchResults
 
 OVERLOAD = f"{'WFT>5s':>8}{'WFT lost':>9}{'deferred':>9}{'act redo':>9}"
@@ -24,21 +24,34 @@ def _num(value: float | None, fmt: str = ".2f") -> str:
     return "n/a" if value is None else format(value, fmt)
 
 
-DEPLOYED = "as deployed: every part its own process, a fresh server per side"
+DEPLOYED = "as deployed: every part its own process, a fresh server per side and pair"
 SHARED = "all in one process (worker, bridge, devices, driver), for reference"
+
+
+def _pair(r: RoundsResult | None, paired: bool) -> str:
+    """The pair column: deployed rows name their pair; in-process rows (one each) leave it."""
+    if not paired:
+        return f"{'':>4}"
+    return f"{'pair':>4}" if r is None else f"{r.pair + 1:>4}"
 
 
 def _steps_rows(rows: list[RoundsResult], overload: bool) -> list[str]:
     lines = [
-        f"{'devices':>8}  {'side':<10}{'rounds':>8}{'s':>9}{'rounds/s':>10}{'events/wf':>10}"
-        f"{'failed':>8}{OVERLOAD if overload else ''}",
+        f"{_pair(None, not overload)}{'devices':>8}  {'side':<10}{'rounds':>8}{'s':>9}"
+        f"{'rounds/s':>10}{'events/wf':>10}{'failed':>8}{OVERLOAD if overload else ''}",
     ]
-    for r in rows:
+    for r in sorted(rows, key=lambda r: (r.devices, r.pair)):
         lines.append(
-            f"{r.devices:>8}  {r.name:<10}{r.rounds:>8}{r.seconds:>9.2f}{r.rounds_per_s:>10.1f}"
-            f"{r.events_per_workflow:>10.1f}{r.failures:>8}{_core(r.core) if overload else ''}"
+            f"{_pair(r, not overload)}{r.devices:>8}  {r.name:<10}{r.rounds:>8}{r.seconds:>9.2f}"
+            f"{r.rounds_per_s:>10.1f}{r.events_per_workflow:>10.1f}{r.failures:>8}"
+            f"{_core(r.core) if overload else ''}"
         )
     return lines
+
+
+def _pairs_line(label: str, ratios: list[float | None]) -> str:
+    cells = " ".join(_num(r) for r in ratios)
+    return f"  {label}: mdmflow/bare by pair {cells}; median {_num(median_or_none(ratios))}"
 
 
 def _steps_table(results: BenchResults) -> list[str]:
@@ -46,6 +59,10 @@ def _steps_table(results: BenchResults) -> list[str]:
     lines = [f"(a) {k} steps in ONE workflow per device vs the bare {k}-step loop"]
     if results.steps:
         lines += [DEPLOYED, *_steps_rows(results.steps, overload=False)]
+        lines += [
+            _pairs_line(f"@{n}", pair_ratios(results.steps, "bare", devices=n))
+            for n in results.config.step_devices
+        ]
     if results.shared_steps:
         lines += [SHARED, *_steps_rows(results.shared_steps, overload=True)]
     lines += [
@@ -57,13 +74,14 @@ def _steps_table(results: BenchResults) -> list[str]:
 
 def _restart_rows(rows: list[RoundsResult], overload: bool) -> list[str]:
     lines = [
-        f"{'scenario':<19}{'rounds':>7}{'s':>8}{'rounds/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
-        f"{'failed':>8}{OVERLOAD if overload else ''}",
+        f"{_pair(None, not overload)}  {'scenario':<19}{'rounds':>7}{'s':>8}{'rounds/s':>10}"
+        f"{'p50 ms':>9}{'p95 ms':>9}{'failed':>8}{OVERLOAD if overload else ''}",
     ]
-    for r in rows:
+    for r in sorted(rows, key=lambda r: r.pair):
         lines.append(
-            f"{r.name:<19}{r.rounds:>7}{r.seconds:>8.2f}{r.rounds_per_s:>10.1f}"
-            f"{r.p50_ms:>9.0f}{r.p95_ms:>9.0f}{r.failures:>8}{_core(r.core) if overload else ''}"
+            f"{_pair(r, not overload)}  {r.name:<19}{r.rounds:>7}{r.seconds:>8.2f}"
+            f"{r.rounds_per_s:>10.1f}{r.p50_ms:>9.0f}{r.p95_ms:>9.0f}{r.failures:>8}"
+            f"{_core(r.core) if overload else ''}"
         )
     return lines
 
@@ -74,6 +92,7 @@ def _restart_table(results: BenchResults) -> list[str]:
     lines = [title]
     if results.restart:
         lines += [DEPLOYED, *_restart_rows(results.restart, overload=False)]
+        lines.append(_pairs_line("(b)", pair_ratios(results.restart, "bare-restart")))
     if results.shared_restart:
         lines += [SHARED, *_restart_rows(results.shared_restart, overload=True)]
     lines += ["a round = start call to result."]
@@ -172,7 +191,7 @@ def _latency_table(results: BenchResults) -> list[str]:
 
 def _cpu_table(results: BenchResults) -> list[str]:
     lines = [
-        "CPU per round by process during (a) and (b) as deployed",
+        "CPU per round by process during (a) and (b) as deployed, summed over the pairs",
         f"{'side':<10}{'rounds':<9}{'rounds':>7}{'s':>7}{'rounds/s':>9}   ms CPU per round: "
         + "".join(f"{role:>10}" for role in ROLES)
         + f"{'ours':>8}{'all':>8}",

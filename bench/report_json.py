@@ -22,6 +22,7 @@ def _rounds_json(r: RoundsResult) -> dict[str, Any]:
     return {
         "name": r.name,
         "devices": r.devices,
+        "pair": r.pair,
         "rounds": r.rounds,
         "seconds": round(r.seconds, 3),
         "rounds_per_s": round(r.rounds_per_s, 2),
@@ -108,6 +109,7 @@ def _cpu_json(c: CpuResult) -> dict[str, Any]:
         },
         "failures": c.failures,
         "settled": c.settled,
+        "pairs": c.pairs,
     }
 
 

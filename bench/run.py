@@ -6,7 +6,8 @@ same idle pollers; (e) runs first, while nothing else has happened yet, then (a)
 every part in this one process (``shared``: for reference, and the durable intake's cost), then
 (c). Then, with those stopped, the per-process part, each side on a fresh server with its
 parts as separate processes as they are deployed: (a) and (b) with the CPU each process spent
-(``deployed``), and parked memory (d). Progress goes to stderr; stdout stays the report.
+(``deployed``; several pairs of the two sides, alternating), and parked memory (d).
+Progress goes to stderr; stdout stays the report.
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ class BenchResults:
     config: BenchConfig
     database: str
     steps: list[RoundsResult] = field(default_factory=list)
-    """(a) as deployed: ``bare`` and ``mdmflow`` at each device count."""
+    """(a) as deployed: ``bare`` and ``mdmflow`` at each device count, in each pair."""
     restart: list[RoundsResult] = field(default_factory=list)
-    """(b) as deployed: ``bare-restart`` and ``mdmflow``."""
+    """(b) as deployed: ``bare-restart`` and ``mdmflow``, in each pair."""
     shared_steps: list[RoundsResult] = field(default_factory=list)
     """(a) with every part in one process, as ``steps``."""
     shared_restart: list[RoundsResult] = field(default_factory=list)
@@ -73,7 +74,7 @@ class BenchResults:
     parked: list[ParkedResult] = field(default_factory=list)
     latency: list[LatencyResult] = field(default_factory=list)
     cpu: list[CpuResult] = field(default_factory=list)
-    """CPU by process during (a) and (b) as deployed, each side."""
+    """CPU by process during (a) and (b) as deployed, each side, summed over the pairs."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall time each scenario took, both sides."""
     failed: dict[str, str] = field(default_factory=dict)
@@ -116,10 +117,7 @@ async def run_bench(config: BenchConfig) -> BenchResults:
             with progress.guard("in-process stack"):
                 await _in_process(config, results, progress, warnings, run_dir, database_url)
         if config.deployed:
-            with progress.scenario("(a), (b) as deployed: bare"):
-                _add(results, await bare_deployed(run_dir / "deployed-bare", config))
-            with progress.scenario("(a), (b) as deployed: mdmflow"):
-                _add(results, await mdmflow_deployed(run_dir / "deployed-mdmflow", config))
+            await _deployed_pairs(config, results, progress, run_dir)
         if config.runs("d"):
             with progress.scenario(f"(d) {config.parked} parked: bare"):
                 results.parked.append(await bare_parked(run_dir / "parked-bare", config.parked))
@@ -132,10 +130,38 @@ async def run_bench(config: BenchConfig) -> BenchResults:
         return results
 
 
-def _add(results: BenchResults, run: DeployedRun) -> None:
-    results.steps += run.steps
-    results.restart.append(run.restart)
-    results.cpu += run.cpu
+async def _deployed_pairs(
+    config: BenchConfig, results: BenchResults, progress: _Progress, run_dir: Path
+) -> None:
+    """(a) and (b) as deployed, ``config.pairs`` times per side, each time on fresh servers;
+    bare goes first in even pairs and mdmflow in odd ones, so a machine that drifts over the
+    run does not favour one side."""
+    sides = {"bare": bare_deployed, "mdmflow": mdmflow_deployed}
+    for pair in range(config.pairs):
+        order = sorted(sides, reverse=pair % 2 == 1)
+        for side in order:
+            label = f"(a), (b) as deployed, pair {pair + 1} of {config.pairs}: {side}"
+            with progress.scenario(label):
+                run = await sides[side](run_dir / f"deployed-{side}-{pair}", config)
+                _add(results, run, pair)
+
+
+def _add(results: BenchResults, run: DeployedRun, pair: int) -> None:
+    results.steps += [dataclasses.replace(r, pair=pair) for r in run.steps]
+    results.restart.append(dataclasses.replace(run.restart, pair=pair))
+    for spent in run.cpu:
+        same = next(
+            (
+                i
+                for i, c in enumerate(results.cpu)
+                if (c.name, c.scenario) == (spent.name, spent.scenario)
+            ),
+            None,
+        )
+        if same is None:
+            results.cpu.append(spent)
+        else:
+            results.cpu[same] = results.cpu[same].merged(spent)
 
 
 async def _in_process(

@@ -44,7 +44,12 @@ class UnrecordedIntakeStore(IntakeStore):
         command_uuid: str,
         body: bytes,
         lease: dt.timedelta,
+        also: Callable[[Connection], None] | None = None,
     ) -> IntakeEntry:
+        """Keeps the webhook in memory; ``also`` (a report's route to read) still runs, in a
+        transaction of its own, as in :meth:`delivered`."""
+        if also is not None:
+            await self._db.transaction(also)
         number = next(self._ids)
         entry = IntakeEntry(
             id=number,

@@ -29,7 +29,7 @@ from mdmflow.mdm.bounded import MAX_CHAIN_ITEMS, bounded_error_chain
 from mdmflow.mdm.reports import ParsedReport
 from mdmflow.store.intake import IntakeKind, IntakeOutcome
 from mdmflow.store.payloads import PayloadStore
-from mdmflow.store.routes import RouteStore, forget_route
+from mdmflow.store.routes import RouteRead, RouteStore, forget_route
 from mdmflow.workflows.models import COMMAND_REPORT_SIGNAL, CommandReport
 
 log = logging.getLogger(__name__)
@@ -80,12 +80,25 @@ class WebhookDelivery:
         except Exception:
             return True
 
+    @staticmethod
+    def route_read(webhook: Webhook) -> RouteRead | None:
+        """What the intake reads as it accepts ``webhook``: a report's route."""
+        if webhook.report is None:
+            return None
+        return RouteRead(webhook.enrollment_id, webhook.report.command_uuid)
+
     async def deliver(
-        self, webhook: Webhook, delivery_id: str, received_at: dt.datetime
+        self,
+        webhook: Webhook,
+        delivery_id: str,
+        received_at: dt.datetime,
+        read: RouteRead | None = None,
     ) -> Delivered:
+        """``read``: the route as read when the webhook was accepted; without it (the relay's
+        later attempts) the route is looked up now."""
         try:
             if webhook.report is not None:
-                return await self._route_report(webhook, webhook.report, delivery_id)
+                return await self._route_report(webhook, webhook.report, delivery_id, read)
             if webhook.checkin is not None:
                 await self._events.checkin(
                     webhook.enrollment_id,
@@ -105,11 +118,14 @@ class WebhookDelivery:
         return DONE
 
     async def _route_report(
-        self, webhook: Webhook, report: ParsedReport, delivery_id: str
+        self, webhook: Webhook, report: ParsedReport, delivery_id: str, read: RouteRead | None
     ) -> Delivered:
         target = webhook.enrollment_id
         fields = webhook.log_fields
-        route = await self._routes.lookup(target, report.command_uuid)
+        if read is not None and read.done:
+            route = read.route
+        else:
+            route = await self._routes.lookup(target, report.command_uuid)
         if route is None:
             log.info("ignoring report for an unknown command", extra=fields)
             return Delivered(IntakeOutcome.UNROUTED)

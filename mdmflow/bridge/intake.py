@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from mdmflow.bridge.delivery import Delivered, DeliveryDeferredError, WebhookDelivery
 from mdmflow.bridge.webhook import Webhook, WebhookRejectedError, read_webhook
 from mdmflow.store.intake import Backlog, IntakeEntry, IntakeOutcome, IntakeStore
+from mdmflow.store.routes import RouteRead
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Intake:
         nothing listens to, half of all webhooks, has nothing to deliver and is not kept."""
         if not await self._delivery.wanted(webhook):
             return
+        read = self._delivery.route_read(webhook)
         try:
             entry = await self._store.accept(
                 webhook.kind,
@@ -74,6 +76,7 @@ class Intake:
                 webhook.command_uuid,
                 body,
                 self._timing.inline_lease,
+                also=read,
             )
         except Exception as exc:
             log.error(
@@ -88,7 +91,7 @@ class Intake:
                 await self._store.retry_later(entry, dt.timedelta(0), "left to the relay")
                 self._wake.set()
                 return
-            await self._attempt(entry, webhook, self._timing.inline_timeout)
+            await self._attempt(entry, webhook, self._timing.inline_timeout, read)
         except Exception:
             log.exception("inline delivery failed; the relay retries", extra=webhook.log_fields)
 
@@ -149,11 +152,19 @@ class Intake:
             return True
         return await self._attempt(entry, webhook, self._timing.attempt_timeout)
 
-    async def _attempt(self, entry: IntakeEntry, webhook: Webhook, timeout: dt.timedelta) -> bool:
+    async def _attempt(
+        self,
+        entry: IntakeEntry,
+        webhook: Webhook,
+        timeout: dt.timedelta,
+        read: RouteRead | None = None,
+    ) -> bool:
         fields = {**webhook.log_fields, "delivery_id": entry.delivery_id}
         try:
             async with asyncio.timeout(timeout.total_seconds()):
-                result = await self._delivery.deliver(webhook, entry.delivery_id, entry.received_at)
+                result = await self._delivery.deliver(
+                    webhook, entry.delivery_id, entry.received_at, read
+                )
         except (DeliveryDeferredError, TimeoutError) as exc:
             reason = str(exc) or f"delivery took over {timeout.total_seconds():.0f} s"
             # Only an answer that says so means Temporal is down; a slow delivery under load

@@ -107,8 +107,10 @@ class IntakeStore:
         command_uuid: str,
         body: bytes,
         lease: dt.timedelta,
+        also: Callable[[Connection], None] | None = None,
     ) -> IntakeEntry:
-        """Commit one webhook; it is leased to the caller, who delivers it inline."""
+        """Commit one webhook; it is leased to the caller, who delivers it inline. ``also``
+        runs in the same transaction (a report's route is read there: one commit, not two)."""
         now = _now()
         delivery_id = str(uuid.uuid4())
         row = {
@@ -125,7 +127,10 @@ class IntakeStore:
         }
 
         def write(conn: Connection) -> int:
-            return int(conn.execute(_ACCEPT, row).scalar_one())
+            row_id = int(conn.execute(_ACCEPT, row).scalar_one())
+            if also is not None:
+                also(conn)
+            return row_id
 
         row_id = await self._db.transaction(write)
         return IntakeEntry(

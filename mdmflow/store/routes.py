@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Connection, RowMapping, and_, bindparam, delete, select
+from sqlalchemy import Connection, and_, bindparam, delete, select
 
 from mdmflow.store.database import Database
 from mdmflow.store.dialect import insert_ignore
@@ -61,14 +62,30 @@ class RouteStore:
         await self._db.transaction(write)
 
     async def lookup(self, enrollment_id: str, command_uuid: str) -> Route | None:
-        def read(conn: Connection) -> RowMapping | None:
-            result = conn.execute(_LOOKUP, {"eid": enrollment_id, "uuid": command_uuid})
-            return result.mappings().first()
+        return await self._db.transaction(partial(lookup_route, enrollment_id, command_uuid))
 
-        row = await self._db.transaction(read)
-        if row is None:
-            return None
-        return Route.model_validate({k: row[k] for k in Route.model_fields})
+
+def lookup_route(enrollment_id: str, command_uuid: str, conn: Connection) -> Route | None:
+    """The route of one command, in a transaction of the caller's."""
+    row = conn.execute(_LOOKUP, {"eid": enrollment_id, "uuid": command_uuid}).mappings().first()
+    if row is None:
+        return None
+    return Route.model_validate({k: row[k] for k in Route.model_fields})
+
+
+class RouteRead:
+    """A report's route, read inside the transaction that accepts the report into the intake
+    (``IntakeStore.accept``'s ``also``): the inline delivery then needs no transaction of
+    its own to find its workflow. ``done`` tells a route not found from one not read."""
+
+    def __init__(self, enrollment_id: str, command_uuid: str) -> None:
+        self._key = (enrollment_id, command_uuid)
+        self.route: Route | None = None
+        self.done = False
+
+    def __call__(self, conn: Connection) -> None:
+        self.route = lookup_route(*self._key, conn)
+        self.done = True
 
 
 def forget_route(enrollment_id: str, command_uuid: str, conn: Connection) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Connection
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from mdmflow.store.database import Database
@@ -108,9 +109,10 @@ class CountingIntakeStore(IntakeStore):
         command_uuid: str,
         body: bytes,
         lease: dt.timedelta,
+        also: Callable[[Connection], None] | None = None,
     ) -> IntakeEntry:
         self.accepted.append(kind)
-        return await super().accept(kind, enrollment_id, command_uuid, body, lease)
+        return await super().accept(kind, enrollment_id, command_uuid, body, lease, also)
 
 
 async def test_an_idle_nothing_listens_to_is_answered_without_being_kept(

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Connection
 
 from mdmflow.store.database import Database
-from mdmflow.store.routes import Route, RouteStore, forget_route
+from mdmflow.store.intake import IntakeKind, IntakeStore
+from mdmflow.store.routes import Route, RouteRead, RouteStore, forget_route
 from mdmflow.store.starts import WorkflowStartStore
 
 
@@ -105,3 +106,17 @@ async def test_routes_survive_reopening(database: Database, database_url: str) -
         assert await RouteStore(reopened).lookup("dev-1", "uuid-1") == _route()
     finally:
         await reopened.close()
+
+
+async def test_a_report_is_accepted_with_its_route_read_in_one_transaction(
+    routes: RouteStore, database: Database
+) -> None:
+    await routes.record([_route()])
+    intake = IntakeStore(database)
+    known, unknown = RouteRead("dev-1", "uuid-1"), RouteRead("dev-1", "uuid-2")
+    assert not known.done, "nothing is read before the transaction runs"
+    for read in (known, unknown):
+        await intake.accept(IntakeKind.REPORT, "dev-1", "uuid-1", b"{}", dt.timedelta(0), read)
+    assert (known.done, known.route) == (True, _route())
+    assert (unknown.done, unknown.route) == (True, None), "read and not found, not unread"
+    assert (await intake.backlog()).pending == 2

@@ -27,8 +27,8 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-# `make bench` runs the issue's sizes (34 minutes on two cores as measured, 12 of them bare
-# Temporal's); `make bench BENCH_ARGS=--quick` 2 to 3; `python -m bench --help` lists the rest.
+# `make bench` runs the issue's sizes (40 to 52 minutes on two cores as measured);
+# `make bench BENCH_ARGS=--quick` 1 to 3; `python -m bench --help` lists the rest.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -149,19 +149,11 @@ async def _deployed_pairs(
 def _add(results: BenchResults, run: DeployedRun, pair: int) -> None:
     results.steps += [dataclasses.replace(r, pair=pair) for r in run.steps]
     results.restart.append(dataclasses.replace(run.restart, pair=pair))
+    summed = {(c.name, c.scenario): c for c in results.cpu}
     for spent in run.cpu:
-        same = next(
-            (
-                i
-                for i, c in enumerate(results.cpu)
-                if (c.name, c.scenario) == (spent.name, spent.scenario)
-            ),
-            None,
-        )
-        if same is None:
-            results.cpu.append(spent)
-        else:
-            results.cpu[same] = results.cpu[same].merged(spent)
+        key = (spent.name, spent.scenario)
+        summed[key] = summed[key].merged(spent) if key in summed else spent
+    results.cpu = list(summed.values())
 
 
 async def _in_process(

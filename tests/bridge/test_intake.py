@@ -16,6 +16,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from mdmflow.store.database import Database
 from mdmflow.store.intake import IntakeEntry, IntakeKind, IntakeStore
+from mdmflow.store.routes import Route, RouteStore
 from tests.bridge.helpers import DEVINFOLOG, acknowledged_body, enqueued_uuids, workflow_id
 from tests.support.intake import PATIENCE_S, backlog, until
 from tests.support.postgres import EphemeralPostgres, unique_database_name
@@ -70,6 +71,33 @@ async def test_the_relay_delivers_what_a_dead_bridge_accepted(client: Client, st
     async with asyncio.timeout(PATIENCE_S):
         await handle.result()
     assert (await backlog(stack))["pending"] == 0
+
+
+async def test_a_report_delivered_at_once_takes_the_route_read_as_it_was_accepted(
+    client: Client, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inline delivery uses the route read in the transaction that accepted the report; only
+    the relay, delivering a row read back later, looks a route up on its own."""
+    lookups: list[str] = []
+    real_lookup = RouteStore.lookup
+
+    async def counted(routes: RouteStore, enrollment_id: str, command_uuid: str) -> Route | None:
+        lookups.append(command_uuid)
+        return await real_lookup(routes, enrollment_id, command_uuid)
+
+    monkeypatch.setattr(RouteStore, "lookup", counted)
+    eid = stack.sim.enrollment_ids()[0]
+    async with stack.api() as api:
+        reply = await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": eid})
+    assert reply.status_code == 200, reply.text
+    await stack.sim.wait_for(lambda: stack.sim.stats.reports["NotNow"] >= 1)
+    [command_uuid] = enqueued_uuids(stack.sim, eid)
+    async with httpx.AsyncClient(base_url=stack.bridge_url) as http:
+        reply = await http.post("/webhook", content=acknowledged_body(eid, command_uuid))
+    assert reply.status_code == 200
+    async with asyncio.timeout(PATIENCE_S):
+        await client.get_workflow_handle(workflow_id(eid)).result()
+    assert lookups == [], "the NotNow and the Acknowledged were routed without a lookup"
 
 
 async def test_a_check_in_waits_for_the_earlier_one_of_its_enrollment(

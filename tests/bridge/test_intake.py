@@ -56,13 +56,20 @@ async def test_a_report_for_an_unknown_command_is_answered_and_recorded(stack: S
     }
 
 
-async def test_the_relay_delivers_what_a_dead_bridge_accepted(client: Client, stack: Stack) -> None:
+async def _waiting_devinfolog(stack: Stack) -> tuple[str, str]:
+    """A devinfolog started on the first device, its command answered NotNow once: the
+    enrollment ID and the command UUID whose final report the workflow still waits for."""
     eid = stack.sim.enrollment_ids()[0]
     async with stack.api() as api:
         reply = await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": eid})
     assert reply.status_code == 200, reply.text
     await stack.sim.wait_for(lambda: stack.sim.stats.reports["NotNow"] >= 1)
     [command_uuid] = enqueued_uuids(stack.sim, eid)
+    return eid, command_uuid
+
+
+async def test_the_relay_delivers_what_a_dead_bridge_accepted(client: Client, stack: Stack) -> None:
+    eid, command_uuid = await _waiting_devinfolog(stack)
     # committed by a bridge that died before delivering: its lease has run out
     await IntakeStore(stack.db).accept(
         IntakeKind.REPORT, eid, command_uuid, acknowledged_body(eid, command_uuid), dt.timedelta(0)
@@ -86,12 +93,7 @@ async def test_a_report_delivered_at_once_takes_the_route_read_as_it_was_accepte
         return await real_lookup(routes, enrollment_id, command_uuid)
 
     monkeypatch.setattr(RouteStore, "lookup", counted)
-    eid = stack.sim.enrollment_ids()[0]
-    async with stack.api() as api:
-        reply = await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": eid})
-    assert reply.status_code == 200, reply.text
-    await stack.sim.wait_for(lambda: stack.sim.stats.reports["NotNow"] >= 1)
-    [command_uuid] = enqueued_uuids(stack.sim, eid)
+    eid, command_uuid = await _waiting_devinfolog(stack)
     async with httpx.AsyncClient(base_url=stack.bridge_url) as http:
         reply = await http.post("/webhook", content=acknowledged_body(eid, command_uuid))
     assert reply.status_code == 200

@@ -26,11 +26,19 @@ QUERIES = ["UDID", "SerialNumber", "Model", "ModelName", "DeviceName", "OSVersio
 """The same queries as devinfolog, so each step's command and answer are a real one's size."""
 
 
+def _step(number: int) -> str:
+    """The name of the ``number``-th step (from 1); the first is set by the starter, as every
+    production workflow's ``first_step`` is."""
+    return f"step {number}"
+
+
 @workflow.defn(name=STEPS_WORKFLOW, failure_exception_types=BAD_INPUT)
 class BenchStepsWorkflow(MDMWorkflow[int, int]):
     """The start context is K; every step must be acknowledged; the result is K."""
 
-    config = WorkflowConfig(name=STEPS_WORKFLOW, summary="Bench: K DeviceInformation steps")
+    config = WorkflowConfig(
+        name=STEPS_WORKFLOW, summary="Bench: K DeviceInformation steps", first_step=_step(1)
+    )
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> int:
@@ -50,7 +58,7 @@ class BenchStepsWorkflow(MDMWorkflow[int, int]):
 
     async def steps(self, start: int) -> int:
         for number in range(1, start + 1):
-            answer = await self.step(f"step {number}", [DeviceInformation(queries=QUERIES)])
+            answer = await self.step(_step(number), [DeviceInformation(queries=QUERIES)])
             if answer.timed_out:
                 raise StepError(f"step {number}: no answer before the step timeout")
             info = answer.of_type("DeviceInformation")

@@ -76,6 +76,29 @@ def unique_ids(ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(i.strip() for i in ids if i.strip()))
 
 
+def new_start(
+    enrollment_id: str,
+    instance_id: str,
+    context: str = "",
+    url_params: dict[str, str] | None = None,
+    event: MDMEvent | None = None,
+    engine: EngineSettings | None = None,
+) -> WorkflowStart:
+    """What a start made now carries to one device's workflow: without ``engine``, the
+    documented defaults (:class:`EngineSettings`), in the input all the same. A start without
+    engine settings runs as a start by older code did, a patch marker (two history events and
+    a visibility write) deciding each engine change on its first task; a fleet's pages copy
+    the settings their fleet was given here."""
+    return WorkflowStart(
+        enrollment_id=enrollment_id,
+        instance_id=instance_id,
+        context=context,
+        url_params=url_params or {},
+        event=event,
+        engine=engine or EngineSettings.for_new_start(),
+    )
+
+
 async def prepare_start(
     name: str,
     ids: Sequence[str],
@@ -107,17 +130,7 @@ async def prepare_start(
         except limits.LimitError as exc:
             raise StartError(str(exc)) from None
     instance_id = str(uuid.uuid4())
-    starts = [
-        WorkflowStart(
-            enrollment_id=eid,
-            instance_id=instance_id,
-            context=context,
-            url_params=url_params or {},
-            event=event,
-            engine=engine or EngineSettings.for_new_start(),
-        )
-        for eid in unique
-    ]
+    starts = [new_start(eid, instance_id, context, url_params, event, engine) for eid in unique]
     try:
         typed = cls.parse_start(starts[0])
     except (ContextError, ValidationError) as exc:

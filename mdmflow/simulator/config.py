@@ -34,6 +34,10 @@ class SimulatorConfig(BaseModel):
     """False: devices start unenrolled (no push reaches them) until ``Simulator.enroll``."""
     max_sessions: int = Field(default=16, ge=1)
     """Devices in session at once, which is also the webhook connection pool size."""
+    kept_requests: int = Field(default=10_000, ge=1)
+    """At most this many API requests are kept in ``Simulator.requests``, the most recent:
+    tests assert on them, and a long-running ``mdmflow simulate`` must not grow with every
+    request it serves."""
 
     @model_validator(mode="after")
     def _latency_range(self) -> SimulatorConfig:

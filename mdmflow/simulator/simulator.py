@@ -204,6 +204,10 @@ class Simulator:
     # -- server side ---------------------------------------------------------------------------
 
     def record(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
+        """Keep the request (the oldest half dropped once ``kept_requests`` are held, so
+        keeping stays cheap per request) and wake the waiters it may satisfy."""
+        if len(self.requests) >= self.config.kept_requests:
+            del self.requests[: max(1, len(self.requests) // 2)]
         self.requests.append(RecordedRequest(method, path, query, body))
         self._notify()
 

@@ -7,7 +7,7 @@ import httpx
 from mdmflow.mdm.commands import DeviceInformation, ProfileList, SecurityInfo
 from mdmflow.mdm.reports import CommandStatus
 from mdmflow.mdm.responses import SecurityInfoResponse
-from tests.simulator.conftest import API_KEY, Harness
+from tests.simulator.conftest import API_KEY, Harness, simulated
 from tests.simulator.receiver import WebhookReceiver
 
 QUERIES = ["SerialNumber", "Model", "OSVersion", "BuildVersion", "IsAppleSilicon", "Languages"]
@@ -189,3 +189,17 @@ async def test_ops_endpoint_lists_the_fleet(nano: Harness) -> None:
     devices = reply.json()["devices"]
     assert [d["id"] for d in devices] == nano.udids
     assert all(d["queued"] == 0 and d["enrolled"] for d in devices)
+
+
+async def test_the_request_log_keeps_only_the_most_recent_requests(
+    receiver: WebhookReceiver,
+) -> None:
+    async with simulated(receiver, kept_requests=4, devices=1) as nano:
+        for _ in range(9):
+            reply = await nano.push(nano.udids)
+            assert reply.status_code == 200
+        kept = len(nano.sim.requests)
+        assert 2 <= kept <= 4
+        await nano.client.get(nano.sim.push_url(nano.url) + "KEPT-LAST")
+        assert nano.sim.requests[-1].path.endswith("/KEPT-LAST")
+        assert len(nano.sim.requests) <= 4

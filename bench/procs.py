@@ -4,13 +4,17 @@ The per-process scenarios run the Temporal server, workers, the bridge and the s
 separate OS processes, because only then does ``/proc/<pid>/stat`` say whose CPU time a round
 cost and ``/proc/<pid>/status`` whose memory a parked workflow holds. Each child writes its
 output to files in the run's directory (stdout stays the report), gets SIGTERM and then SIGKILL
-at the end, and is signalled by the one pid the bench started, never by name.
+at the end, and is signalled by the one pid the bench started, never by name. A bench killed
+outright (SIGKILL, the OOM killer) runs no ``finally``: every child asks the kernel to kill it
+when the bench dies (:func:`dies_with_bench`), so no server or worker outlives it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import functools
 import os
 import signal
 import socket
@@ -29,10 +33,26 @@ SETTLE_TIMEOUT_S = 60.0
 LIMIT_S = 120.0
 LIMIT_PER_ROUND_S = 0.5
 T = TypeVar("T")
+_LIBC = ctypes.CDLL(None, use_errno=True)
+"""Loaded before any fork, so a child only calls into it between fork and exec."""
+PR_SET_PDEATHSIG = 1
 
 
 class BenchError(RuntimeError):
     """A child did not come up, exited early, or a wait ran out of time; says which."""
+
+
+def dies_with_bench() -> Callable[[], None]:
+    """A ``preexec_fn`` for a child of this process: Linux's parent-death signal kills the
+    child (SIGKILL) when the bench exits by any means; a child whose bench is already gone
+    by the time it asks kills itself."""
+    return functools.partial(_die_with_parent, os.getpid())
+
+
+def _die_with_parent(parent: int) -> None:
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -164,6 +184,7 @@ async def child_process(
             stdout=out,
             stderr=err,
             start_new_session=True,  # a Ctrl-C reaches only the bench, which stops its children
+            preexec_fn=dies_with_bench(),
         )
     child = Child(name, proc, stderr)
     try:

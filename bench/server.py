@@ -20,7 +20,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from bench.procs import free_port
+from bench.procs import dies_with_bench, free_port
 from mdmflow.cli.dev import search_attribute_args, temporal_binary
 
 BANNER = b"Temporal Server:"
@@ -97,7 +97,10 @@ async def dev_server(data_dir: Path) -> AsyncIterator[DevServer]:
     log = data_dir / "temporal.log"
     with log.open("ab") as errors:
         proc = await asyncio.create_subprocess_exec(
-            *_args(data_dir, port), stdout=asyncio.subprocess.PIPE, stderr=errors
+            *_args(data_dir, port),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=errors,
+            preexec_fn=dies_with_bench(),
         )
     drain: asyncio.Task[bytes] | None = None
     try:

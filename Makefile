@@ -27,7 +27,7 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-# `make bench` runs the issue's sizes (40 to 52 minutes on two cores as measured);
+# `make bench` runs the issue's sizes (40 to 55 minutes on two cores as measured);
 # `make bench BENCH_ARGS=--quick` 1 to 3; `python -m bench --help` lists the rest.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

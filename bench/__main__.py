@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "as separate processes (and CPU per round by process), (c) fleet start, "
         "(d) memory per parked device, (e) latency at N=1, and (shared) (a) and (b) with "
         "every part in one process. "
-        "Defaults are the issue's sizes (40 to 52 minutes on two cores as measured); "
+        "Defaults are the issue's sizes (40 to 55 minutes on two cores as measured); "
         "--quick takes 1 to 3.",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for iterating")

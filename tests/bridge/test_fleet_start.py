@@ -50,22 +50,46 @@ from tests.support.visibility import until_counted
 DEVINFOLOG = DevInfoLogWorkflow.config.name
 
 
+FLEET = 280
+"""Devices in the module's simulator: what its tests take together, with room to spare."""
+
+
 @pytest.fixture(scope="module")
 async def stack(
     temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    """280 devices that never answer (unenrolled: no push reaches them), so every device
-    workflow keeps running until cancelled; a threshold of 20 IDs keeps the fleets small.
-    Each test takes its own slice of the fleet."""
+    """Devices that never answer (unenrolled: no push reaches them), so every device
+    workflow keeps running until cancelled; a threshold of 20 IDs keeps the fleets small."""
     folder: Path = tmp_path_factory.mktemp("fleet-start")
     async with running_stack(
         temporal_env.client,
         f"sqlite+aiosqlite:///{folder}/app.db",
-        devices=280,
+        devices=FLEET,
         settings={"fleet_start_threshold": 20},
         simulator={"enrolled": False},
     ) as running:
         yield running
+
+
+class Devices:
+    """Hands each test devices no other test of the module has used: their workflows keep
+    running, and a device already running would be counted, not started."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self._ids = ids
+        self._next = 0
+
+    def take(self, count: int) -> list[str]:
+        taken = self._ids[self._next : self._next + count]
+        if len(taken) < count:
+            raise AssertionError(f"the fleet of {len(self._ids)} is used up: raise FLEET")
+        self._next += count
+        return taken
+
+
+@pytest.fixture(scope="module")
+def devices(stack: Stack) -> Devices:
+    return Devices(stack.sim.enrollment_ids())
 
 
 def instance_query(instance_id: str) -> str:
@@ -87,9 +111,10 @@ async def instance_ids(client: Client, instance_id: str) -> list[str]:
     ]
 
 
-async def test_a_large_start_is_answered_202_and_every_device_starts_once(stack: Stack) -> None:
-    fleet = stack.sim.enrollment_ids()
-    busy, ids = sorted(fleet[0:3]), sorted(fleet[3:60])
+async def test_a_large_start_is_answered_202_and_every_device_starts_once(
+    stack: Stack, devices: Devices
+) -> None:
+    busy, ids = sorted(devices.take(3)), sorted(devices.take(57))
     async with stack.api() as api:
         small = await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": busy})
         assert small.status_code == 200, small.text
@@ -125,8 +150,10 @@ async def test_a_large_start_is_answered_202_and_every_device_starts_once(stack:
     await cancel_instance(stack.client, instance_id, "test over")
 
 
-async def test_pages_continue_as_new_and_a_json_body_is_read(stack: Stack) -> None:
-    ids = sorted(stack.sim.enrollment_ids()[60:105])
+async def test_pages_continue_as_new_and_a_json_body_is_read(
+    stack: Stack, devices: Devices
+) -> None:
+    ids = sorted(devices.take(45))
     prepared = await prepare_start(DEVINFOLOG, ids)
     accepted = await start_fleet(
         stack.client,
@@ -157,7 +184,7 @@ async def test_pages_continue_as_new_and_a_json_body_is_read(stack: Stack) -> No
     assert sorted(await instance_ids(stack.client, accepted.instance_id)) == ids
     await cancel_instance(stack.client, accepted.instance_id, "test over")
 
-    more = stack.sim.enrollment_ids()[105:130]
+    more = devices.take(25)
     async with stack.api() as api:
         answer = await api.post(
             f"/v1/workflow/{DEVINFOLOG}/start",
@@ -192,8 +219,10 @@ async def test_a_bad_id_list_is_a_400_that_says_why(
     assert message in answer.json()["error"]
 
 
-async def test_cancel_stops_the_fan_out_before_it_starts_more(stack: Stack) -> None:
-    ids = stack.sim.enrollment_ids()[130:170]
+async def test_cancel_stops_the_fan_out_before_it_starts_more(
+    stack: Stack, devices: Devices
+) -> None:
+    ids = devices.take(40)
     prepared = await prepare_start(DEVINFOLOG, ids)
     accepted = await start_fleet(
         stack.client, stack.task_queue, FleetIdStore(stack.db), prepared, rate=4, page_size=8
@@ -246,13 +275,13 @@ async def until_all_cancelled(client: Client, instance_id: str) -> int:
 
 
 async def test_a_retried_page_counts_what_it_started_before_and_starts_the_rest(
-    stack: Stack,
+    stack: Stack, devices: Devices
 ) -> None:
     """The page activity's retry after a crash, with its last heartbeat: the IDs the heartbeat
     counted are skipped; of the rest, a device whose latest run is this instance's (running
     or ended since) is counted, not started again; one that another instance ran before is
     started; one another instance runs now is already running."""
-    ids = stack.sim.enrollment_ids()[170:177]
+    ids = devices.take(7)
     counted, ours_running, ours_ended, theirs_ended, theirs_running = ids[:5]
     instance_id, other = "retried-instance", "other-instance"
     for eid, owner in (
@@ -337,11 +366,13 @@ class InFlightStarts(Interceptor):
         return Counting(next)
 
 
-async def test_pages_starting_at_once_share_the_workers_start_gate(stack: Stack) -> None:
+async def test_pages_starting_at_once_share_the_workers_start_gate(
+    stack: Stack, devices: Devices
+) -> None:
     """Two pages, each under the gate's size, started by one worker's activities at once keep
     at most the fan-out's gate of starts in flight (their sum with a gate per page)."""
     page_size = FAN_OUT_PARALLEL_STARTS * 3 // 4
-    ids = stack.sim.enrollment_ids()[177 : 177 + 2 * page_size]
+    ids = devices.take(2 * page_size)
     instance_id = "two-pages-at-once"
     store = FleetIdStore(stack.db)
     fleet = await stored_fleet(

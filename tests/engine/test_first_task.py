@@ -19,12 +19,15 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
 
+from bench.steps_start import start_steps
+from bench.steps_workflow import BenchStepsWorkflow
 from mdmflow.activities.lock_models import LOCK_WORKFLOW
 from mdmflow.activities.models import ENQUEUE_ACTIVITY
 from mdmflow.workflows import search
 from mdmflow.workflows.engine import LEAN_START_PATCH, LOCAL_ENQUEUE_PATCH, STEP_ALARM_PATCH
 from mdmflow.workflows.models import WorkflowStart
 from mdmflow.workflows.registry import WORKFLOWS, workflow_class
+from mdmflow.workflows.workflow_config import device_workflow_id
 from tests.replay.record import GENERATION, HISTORIES
 from tests.replay.starts import started
 from tests.support.history import LOCAL_ACTIVITY_MARKER, events, patch_markers
@@ -161,3 +164,27 @@ async def test_a_start_without_engine_settings_is_lean_by_its_patch(stack: Stack
     # the last-started record travels with the first enqueue.
     assert set(local_activity_types(history)) == {ENQUEUE_ACTIVITY}
     assert ENQUEUE_ACTIVITY not in scheduled_activity_types(history)
+
+
+async def test_the_benchs_steps_start_as_the_product_starts(client: Client, tmp_path: Path) -> None:
+    """The bench's (a) and (e) start ``bench.steps`` through the product's starter, so its
+    runs are a new start's (no patch marker) and upsert ``MdmStep`` only for the steps after
+    the first, which the starter set: what bare Temporal is compared with is mdmflow's path."""
+    async with running_stack(
+        client,
+        f"sqlite+aiosqlite:///{tmp_path}/app.db",
+        devices=1,
+        extra_workflows=[BenchStepsWorkflow],
+    ) as stack:
+        eid = stack.sim.enrollment_ids()[0]
+        instance_id, started_ids = await start_steps(stack.client, stack.task_queue, [eid], 3)
+        assert started_ids == [eid]
+        config = BenchStepsWorkflow.config
+        handle = stack.client.get_workflow_handle(
+            device_workflow_id(config.name, config.exclusive, eid, instance_id)
+        )
+        history = await finished_history(handle)
+
+    assert patch_markers(history) == []
+    assert upserted_keys(history) == [[search.STEP.name], [search.STEP.name]]
+    assert local_activity_types(history) == [ENQUEUE_ACTIVITY] * 3

@@ -45,6 +45,7 @@ class UnrecordedIntakeStore(IntakeStore):
         body: bytes,
         lease: dt.timedelta,
         also: Callable[[Connection], None] | None = None,
+        delivery_id: str | None = None,
     ) -> IntakeEntry:
         """Keeps the webhook in memory; ``also`` (a report's route to read) still runs, in a
         transaction of its own, as in :meth:`delivered`."""
@@ -53,7 +54,7 @@ class UnrecordedIntakeStore(IntakeStore):
         number = next(self._ids)
         entry = IntakeEntry(
             id=number,
-            delivery_id=f"00000000-0000-4000-8000-{number:012d}",
+            delivery_id=delivery_id or f"00000000-0000-4000-8000-{number:012d}",
             kind=kind,
             enrollment_id=enrollment_id,
             command_uuid=command_uuid,

@@ -1,5 +1,10 @@
 """The engine's activities: record routes and enqueue a step, push, read engine settings.
 
+Only a bare command UUID gets a recorded route; one that carries its own
+(``workflows.carried_route``, every run started by this version) needs none, so a step's
+enqueue writes nothing to the app database unless it is the run's first (its last-started
+record).
+
 An enqueue activity is retried with the same command UUIDs (minted in the workflow), so a
 retry re-sends the same commands and the MDM server's duplicate answer counts as success.
 Enqueue and push heartbeat all the while they run (``heartbeating``), so the engine can give
@@ -47,6 +52,7 @@ from mdmflow.mdm.bounded import bounded_view
 from mdmflow.store.payloads import PayloadNotFoundError, PayloadStore
 from mdmflow.store.routes import Route, RouteStore
 from mdmflow.store.starts import WorkflowStartStore
+from mdmflow.workflows.carried_route import carried_route
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +126,7 @@ class MDMActivities:
                 )
                 for eid in req.enrollment_ids
                 for qc in req.commands
+                if carried_route(qc.command_uuid) is None
             ],
             also=record_start,
         )

@@ -81,6 +81,11 @@ class EngineSettings(BaseModel):
     """Wake waiting steps with one timer kept across steps (``workflow.step_alarm``), not a
     timer started and cancelled per step. Set by every start of this version; False, its value
     when absent, is how runs started by earlier code say they timed each step's wait."""
+    routes_in_uuids: bool = False
+    """Mint command UUIDs that carry their route (``workflows.carried_route``), so no route is
+    recorded or read in the app database. Set by every start of this version; False, its value
+    when absent, is how runs started by earlier code say they minted bare UUIDs, as their
+    histories hold (the bridge still routes those by their recorded routes)."""
 
     @classmethod
     def for_new_start(
@@ -95,6 +100,7 @@ class EngineSettings(BaseModel):
             local_enqueue=True,
             step_upsert_on_change=True,
             step_alarm=True,
+            routes_in_uuids=True,
         )
 
 

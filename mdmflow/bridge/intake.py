@@ -2,8 +2,11 @@
 
 ``receive`` commits the webhook (one short transaction; the only thing the 200 waits for that
 can fail) and then tries to deliver it at once, bounded in time, so latency stays low while
-Temporal is up. What is not delivered stays in the intake: the relay, running in every bridge
-replica, claims due rows and retries them with backoff. While Temporal is down the relay probes
+Temporal is up. The report of a command whose UUID carries its route, every step of a run
+started by this version, goes the other way round: signalled first, committed only if that
+did not succeed, so a step's report costs the bridge no transaction while Temporal is up.
+What is not delivered stays in the intake: the relay, running in every bridge replica, claims
+due rows and retries them with backoff. While Temporal is down the relay probes
 with one webhook at a time and inline delivery is skipped, so senders are answered at once.
 """
 
@@ -14,6 +17,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 
 from mdmflow.bridge.delivery import Delivered, DeliveryDeferredError, WebhookDelivery
@@ -65,25 +69,16 @@ class Intake:
     async def receive(self, webhook: Webhook, body: bytes) -> None:
         """Commit ``webhook``, then deliver it if that can be done now; never raises once
         committed (the answer is 200 from then on, whatever delivery does). An Idle that
-        nothing listens to, half of all webhooks, has nothing to deliver and is not kept."""
+        nothing listens to, half of all webhooks, has nothing to deliver and is not kept; a
+        report whose UUID carries its route is delivered first and kept only if that fails
+        (:meth:`_deliver_first`)."""
         if not await self._delivery.wanted(webhook):
             return
+        if self._delivery.carried(webhook) is not None and not self._temporal_down:
+            await self._deliver_first(webhook, body)
+            return
         read = self._delivery.route_read(webhook)
-        try:
-            entry = await self._store.accept(
-                webhook.kind,
-                webhook.enrollment_id,
-                webhook.command_uuid,
-                body,
-                self._timing.inline_lease,
-                also=read,
-            )
-        except Exception as exc:
-            log.error(
-                "webhook not accepted: app database unavailable",
-                extra={**webhook.log_fields, "reason": str(exc)},
-            )
-            raise IntakeUnavailableError(f"app database unavailable: {exc}") from exc
+        entry = await self._accept(webhook, body, read)
         try:
             if self._temporal_down or (
                 webhook.kind.ordered and await self._store.has_earlier_pending(entry)
@@ -94,6 +89,61 @@ class Intake:
             await self._attempt(entry, webhook, self._timing.inline_timeout, read)
         except Exception:
             log.exception("inline delivery failed; the relay retries", extra=webhook.log_fields)
+
+    async def _accept(
+        self,
+        webhook: Webhook,
+        body: bytes,
+        read: RouteRead | None = None,
+        delivery_id: str | None = None,
+    ) -> IntakeEntry:
+        try:
+            return await self._store.accept(
+                webhook.kind,
+                webhook.enrollment_id,
+                webhook.command_uuid,
+                body,
+                self._timing.inline_lease,
+                also=read,
+                delivery_id=delivery_id,
+            )
+        except Exception as exc:
+            log.error(
+                "webhook not accepted: app database unavailable",
+                extra={**webhook.log_fields, "reason": str(exc)},
+            )
+            raise IntakeUnavailableError(f"app database unavailable: {exc}") from exc
+
+    async def _deliver_first(self, webhook: Webhook, body: bytes) -> None:
+        """A report whose UUID carries its route is signalled before anything is stored: once
+        Temporal took the signal the report is as safe as a committed row, and the step
+        needs no transaction at all. Only what did not end well inline is committed (under
+        the same delivery ID, so a retry is seen as the same delivery): an outcome worth
+        keeping, or the report itself for the relay. The answer waits for that commit, so a
+        report answered 200 is always in Temporal or in the intake; a bridge that dies
+        before either never answered, and the MDM server's report is re-asked by its step."""
+        delivery_id = str(uuid.uuid4())
+        try:
+            async with asyncio.timeout(self._timing.inline_timeout.total_seconds()):
+                result = await self._delivery.deliver(webhook, delivery_id, dt.datetime.now(dt.UTC))
+        except Exception as exc:
+            reason = str(exc) or "delivery took over the inline timeout"
+            self._temporal_down = isinstance(exc, DeliveryDeferredError)
+            entry = await self._accept(webhook, body, delivery_id=delivery_id)
+            log.warning(
+                "report kept in the intake; delivery retried later",
+                extra={**webhook.log_fields, "delivery_id": delivery_id, "reason": reason},
+            )
+            with contextlib.suppress(Exception):  # the row is due at once either way
+                await self._store.retry_later(entry, dt.timedelta(0), reason)
+            self._wake.set()
+            return
+        self._temporal_down = False
+        if result.outcome is not None:
+            entry = await self._accept(webhook, body, delivery_id=delivery_id)
+            fields = {**webhook.log_fields, "delivery_id": delivery_id}
+            with contextlib.suppress(Exception):  # else the relay delivers it again
+                await self._finish(entry, result, fields)
 
     async def backlog(self) -> Backlog:
         return await self._store.backlog()

@@ -108,11 +108,13 @@ class IntakeStore:
         body: bytes,
         lease: dt.timedelta,
         also: Callable[[Connection], None] | None = None,
+        delivery_id: str | None = None,
     ) -> IntakeEntry:
         """Commit one webhook; it is leased to the caller, who delivers it inline. ``also``
-        runs in the same transaction (a report's route is read there: one commit, not two)."""
+        runs in the same transaction (a report's route is read there: one commit, not two).
+        ``delivery_id``: the ID a delivery tried before the commit already used."""
         now = _now()
-        delivery_id = str(uuid.uuid4())
+        delivery_id = delivery_id or str(uuid.uuid4())
         row = {
             "delivery_id": delivery_id,
             "kind": kind.value,

@@ -1,7 +1,8 @@
 """Command routes: which workflow waits for the report of (enrollment ID, command UUID).
 
 Written by the enqueue activity *before* the MDM server sees the command, so a report can never
-arrive for a command the bridge cannot route.
+arrive for a command the bridge cannot route. Only bare UUIDs have one: runs started by earlier
+code, and routes too long or a workflow ID too unusual to carry (``workflows.carried_route``).
 """
 
 from __future__ import annotations

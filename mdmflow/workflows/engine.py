@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from mdmflow.mdm.commands import MDMCommand
     from mdmflow.mdm.reports import CommandStatus
     from mdmflow.workflows import search
+    from mdmflow.workflows.carried_route import CarriedRoute, carrying_uuid
     from mdmflow.workflows.errors import ContextError
     from mdmflow.workflows.models import (
         COMMAND_REPORT_SIGNAL,
@@ -82,6 +83,9 @@ LOCAL_ENQUEUE_PATCH = "local-enqueue"
 STEP_ALARM_PATCH = "step-alarm"
 """Asked only by runs started without engine settings, at a step's wait; the others' start
 input decides (``EngineSettings.step_alarm``), with no marker."""
+ROUTES_IN_UUIDS_PATCH = "routes-in-uuids"
+"""Asked only by runs started without engine settings, at their first command; the others'
+start input decides (``EngineSettings.routes_in_uuids``), with no marker."""
 STEP_UPSERT_ON_CHANGE_PATCH = "step-upsert-on-change"
 """Asked only by runs started without engine settings, and only when a step repeats the name
 ``MdmStep`` already shows; the others' start input decides
@@ -418,7 +422,7 @@ class MDMWorkflow(Generic[StartT, ResultT]):
                 self._enter_step(name, waiting_until=not_until, label=_label(name, commands))
                 await workflow.sleep(delay, summary=f"{name}: NotUntil {not_until.isoformat()}")
         limit = timeout or self.config.step_timeout or timedelta(seconds=engine.step_timeout_s)
-        queued = [QueuedCommand(command_uuid=str(workflow.uuid4()), command=c) for c in commands]
+        queued = [QueuedCommand(command_uuid=self._mint_uuid(c), command=c) for c in commands]
         self._tracked = {q.command_uuid: _Tracked(q.command) for q in queued}
         self._aliases = {}
         self._completing_params = {}
@@ -524,6 +528,29 @@ class MDMWorkflow(Generic[StartT, ResultT]):
         self._first_enqueue_records_start = False
         return True
 
+    def _mint_uuid(self, command: MDMCommand) -> str:
+        """A new command UUID: one that carries its route where this run mints those and the
+        route fits (``workflows.carried_route``), else a bare one, whose route the enqueue
+        records. Either way one ``workflow.uuid4()``, as every run has drawn."""
+        bare = str(workflow.uuid4())
+        if not self._routes_in_uuids():
+            return bare
+        config = self.config
+        route = CarriedRoute(
+            request_type=command.request_type,
+            workflow_name=config.name,
+            instance_id=None if config.exclusive else self._instance_id,
+        )
+        if workflow.info().workflow_id != route.workflow_id(self.enrollment_id):
+            return bare  # an ID of the starter's own choosing: the bridge could not rebuild it
+        return carrying_uuid(bare, route) or bare
+
+    def _routes_in_uuids(self) -> bool:
+        engine = self.start_input.engine
+        if engine is None:
+            return workflow.patched(ROUTES_IN_UUIDS_PATCH)
+        return engine.routes_in_uuids
+
     def _enqueues_locally(self) -> bool:
         """Whether this run enqueues as a local activity: by the start input where it carries
         engine settings, else (``temporal workflow start``) by a patch, which the SDK answers
@@ -614,7 +641,9 @@ class MDMWorkflow(Generic[StartT, ResultT]):
             if not tracked.command.read_only:
                 tracked.answer_may_be_lost = True
                 continue
-            fresh = QueuedCommand(command_uuid=str(workflow.uuid4()), command=tracked.command)
+            fresh = QueuedCommand(
+                command_uuid=self._mint_uuid(tracked.command), command=tracked.command
+            )
             tracked.resent_as.append(fresh.command_uuid)
             self._aliases[fresh.command_uuid] = original
             again.append(fresh)

@@ -1,5 +1,8 @@
-"""Routing of device reports through the real bridge: whose workflow a report reaches, and
-which reports are ignored. Both app databases, because the route store decides."""
+"""Routing of device reports by recorded route through the real bridge: whose workflow a
+report reaches, and which reports are ignored. Both app databases, because the route store
+decides. Its runs are started under a workflow ID of the test's choosing, so their command
+UUIDs are bare and their routes recorded, as for runs started by earlier code. UUIDs that
+carry their route: ``tests/bridge/test_intake.py``, ``tests/workflows/test_carried_route.py``."""
 
 from __future__ import annotations
 
@@ -8,13 +11,14 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from mdmflow.activities.models import REPORT_VIEW_ACTIVITY
+from mdmflow.activities.models import REPORT_VIEW_ACTIVITY, EngineSettings
 from mdmflow.mdm.reports import CommandStatus
 from mdmflow.store.intake import IntakeStore
 from mdmflow.store.payloads import PayloadStore
 from mdmflow.store.routes import RouteStore
+from mdmflow.workflows.carried_route import carried_route
 from mdmflow.workflows.devinfolog import QUERIES
-from mdmflow.workflows.models import STATUS_QUERY, CommandReport, WorkflowStatus
+from mdmflow.workflows.models import STATUS_QUERY, CommandReport, WorkflowStart, WorkflowStatus
 from mdmflow.workflows.results import DeviceInfoLog
 from tests.bridge.helpers import (
     DEVINFOLOG,
@@ -24,7 +28,6 @@ from tests.bridge.helpers import (
     push,
     seed_for,
     signal_count,
-    workflow_id,
 )
 from tests.support.history import events, wait_for_event
 from tests.support.stack import Stack, running_stack
@@ -32,11 +35,18 @@ from tests.support.stack import Stack, running_stack
 WAITING = {"not_now_rate": 1.0}
 
 
-async def start(stack: Stack, *ids: str) -> None:
-    async with stack.api() as api:
-        reply = await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": list(ids)})
-    assert reply.status_code == 200, reply.text
-    assert reply.json()["started"] == list(ids)
+def workflow_id(enrollment_id: str) -> str:
+    """Not the starter's ``{name}/{enrollment_id}``: the bridge could not rebuild it."""
+    return f"routed-by-record/{DEVINFOLOG}/{enrollment_id}"
+
+
+async def start(stack: Stack, eid: str) -> None:
+    await stack.client.start_workflow(
+        DEVINFOLOG,
+        WorkflowStart(enrollment_id=eid, engine=EngineSettings.for_new_start()),
+        id=workflow_id(eid),
+        task_queue=stack.settings.task_queue,
+    )
 
 
 async def post_webhook(stack: Stack, body: bytes) -> httpx.Response:
@@ -51,6 +61,7 @@ async def waiting_on_not_now(client: Client, stack: Stack, eid: str) -> str:
     await wait_for_event(handle, SIGNALED)
     await stack.sim.wait_until_quiet()
     [command_uuid] = enqueued_uuids(stack.sim, eid)
+    assert carried_route(command_uuid) is None
     return command_uuid
 
 

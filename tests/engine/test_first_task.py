@@ -24,7 +24,12 @@ from bench.steps_workflow import BenchStepsWorkflow
 from mdmflow.activities.lock_models import LOCK_WORKFLOW
 from mdmflow.activities.models import ENQUEUE_ACTIVITY
 from mdmflow.workflows import search
-from mdmflow.workflows.engine import LEAN_START_PATCH, LOCAL_ENQUEUE_PATCH, STEP_ALARM_PATCH
+from mdmflow.workflows.engine import (
+    LEAN_START_PATCH,
+    LOCAL_ENQUEUE_PATCH,
+    ROUTES_IN_UUIDS_PATCH,
+    STEP_ALARM_PATCH,
+)
 from mdmflow.workflows.models import WorkflowStart
 from mdmflow.workflows.registry import WORKFLOWS, workflow_class
 from mdmflow.workflows.workflow_config import device_workflow_id
@@ -156,7 +161,12 @@ async def test_a_start_without_engine_settings_is_lean_by_its_patch(stack: Stack
     )
     history = await finished_history(handle)
 
-    assert patch_markers(history) == [LEAN_START_PATCH, LOCAL_ENQUEUE_PATCH, STEP_ALARM_PATCH]
+    assert patch_markers(history) == [
+        LEAN_START_PATCH,
+        ROUTES_IN_UUIDS_PATCH,
+        LOCAL_ENQUEUE_PATCH,
+        STEP_ALARM_PATCH,
+    ]
     upserts = upserted_keys(history)
     start_keys = {search.ENROLLMENT_ID.name, search.WORKFLOW_NAME.name, search.INSTANCE_ID.name}
     assert any(start_keys <= set(keys) for keys in upserts), upserts

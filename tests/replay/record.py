@@ -48,10 +48,12 @@ from tests.support.stack import ClockHold, Stack, running_stack
 from tests.support.temporal import DEV_SERVER_ARGS, binary
 
 HISTORIES = Path(__file__).parent / "histories"
-GENERATION = "v7"
+GENERATION = "v8"
 """Prefix of the histories this code records. Older ones are never rewritten: they show that
 workflows started by earlier code replay:
 
+- ``v7-`` and before: bare command UUIDs, each with a recorded route, as engine settings
+  without ``routes_in_uuids`` still say;
 - ``v6-`` and before: a timer started and cancelled for every step's wait, as engine settings
   without ``step_alarm`` still say;
 - ``v5-`` and before: ``MdmStep`` upserted on every step, repeats included, as engine settings
@@ -62,6 +64,8 @@ workflows started by earlier code replay:
 - unprefixed: before the lean first task, the re-ask and references for bulk and secrets;
 - ``pre-codec-``: before payloads were encrypted.
 """
+WORKFLOW_ID_KEY = "workflowId"
+"""Where a history file keeps its run's workflow ID (``v8-`` on; older files hold none)."""
 DEVINFOLOG = "io.micromdm.wf.devinfolog.v1"
 INVENTORY = "io.micromdm.wf.inventory.v1"
 
@@ -170,9 +174,13 @@ async def fleet_start_three_pages(stack: Stack) -> Recorded:
 
 
 async def write(name: str, handle: WorkflowHandle[object, object]) -> None:
+    """The history as ``WorkflowHistory.to_json`` gives it, with the run's workflow ID beside
+    its events (``workflowId``): a run that mints UUIDs carrying their route checks its own
+    ID, so its replay must see the ID it ran under."""
     history = await handle.fetch_history()
     path = HISTORIES / f"{GENERATION}-{name}.json"
-    path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+    recorded = {WORKFLOW_ID_KEY: history.workflow_id, **json.loads(history.to_json())}
+    path.write_text(json.dumps(recorded, indent=1) + "\n")
     print(f"wrote {path}")
 
 

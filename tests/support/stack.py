@@ -20,6 +20,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from mdmflow.bridge.intake import IntakeTiming
 from mdmflow.bridge.server import running_bridge
 from mdmflow.config import Settings
 from mdmflow.simulator import Simulator, SimulatorConfig, run_simulator
@@ -89,6 +90,7 @@ async def running_stack(
     simulator: dict[str, Any] | None = None,
     hold: SessionHold | None = None,
     intake_store: Callable[[Database], IntakeStore] = IntakeStore,
+    intake_timing: IntakeTiming | None = None,
 ) -> AsyncIterator[Stack]:
     """Start bridge, simulator and worker on a fresh task queue; stop them on exit.
 
@@ -110,7 +112,11 @@ async def running_stack(
     async with contextlib.AsyncExitStack() as stack:
         bridge_url = await stack.enter_async_context(
             running_bridge(
-                base, client, (*EVENT_HANDLERS, *extra_event_handlers), intake_store=intake_store
+                base,
+                client,
+                (*EVENT_HANDLERS, *extra_event_handlers),
+                intake_timing,
+                intake_store=intake_store,
             )
         )
         sim, sim_url = await stack.enter_async_context(

@@ -121,7 +121,8 @@ class Intake:
         the same delivery ID, so a retry is seen as the same delivery): an outcome worth
         keeping, or the report itself for the relay. The answer waits for that commit, so a
         report answered 200 is always in Temporal or in the intake; a bridge that dies
-        before either never answered, and the MDM server's report is re-asked by its step."""
+        before either never answered, as when it dies before the commit of the other path
+        (the step asks a query again, or marks a command's answer as possibly lost)."""
         delivery_id = str(uuid.uuid4())
         try:
             async with asyncio.timeout(self._timing.inline_timeout.total_seconds()):
@@ -134,7 +135,7 @@ class Intake:
                 "report kept in the intake; delivery retried later",
                 extra={**webhook.log_fields, "delivery_id": delivery_id, "reason": reason},
             )
-            with contextlib.suppress(Exception):  # the row is due at once either way
+            with contextlib.suppress(Exception):  # else it is due when its lease ends
                 await self._store.retry_later(entry, dt.timedelta(0), reason)
             self._wake.set()
             return

@@ -166,18 +166,24 @@ async def routes_recorded(stack: Stack) -> int:
         )
 
 
+async def devinfolog_done(stack: Stack) -> str:
+    """Start devinfolog on the stack's one device through the API; its ID once it is done."""
+    [eid] = stack.sim.enrollment_ids()
+    async with stack.api() as api:
+        reply = await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": eid})
+    assert reply.status_code == 200, reply.text
+    async with asyncio.timeout(PATIENCE_S):
+        await stack.client.get_workflow_handle(workflow_id(eid)).result()
+    return eid
+
+
 async def test_a_step_whose_uuid_carries_its_route_touches_no_table(
     client: Client, tmp_path: Path
 ) -> None:
     """The worker records no route and the bridge keeps nothing: the report is signalled
     before anything is stored, and nothing needed storing."""
     async with counting_stack(client, tmp_path) as (stack, store):
-        eid = stack.sim.enrollment_ids()[0]
-        async with stack.api() as api:
-            reply = await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": eid})
-        assert reply.status_code == 200, reply.text
-        async with asyncio.timeout(PATIENCE_S):
-            await client.get_workflow_handle(workflow_id(eid)).result()
+        eid = await devinfolog_done(stack)
         [command_uuid] = enqueued_uuids(stack.sim, eid)
         assert carried_route(command_uuid) == CarriedRoute("DeviceInformation", DEVINFOLOG)
         assert stack.sim.stats.reports["Acknowledged"] == 1
@@ -190,15 +196,10 @@ async def test_a_carried_report_not_delivered_in_time_is_kept_and_relayed(
     client: Client, tmp_path: Path
 ) -> None:
     """No time at all for inline delivery: the report is committed before it is answered,
-    and the relay delivers it (under the same delivery ID)."""
+    and the relay delivers it."""
     timing = IntakeTiming(inline_timeout=dt.timedelta(0))
     async with counting_stack(client, tmp_path, intake_timing=timing) as (stack, store):
-        eid = stack.sim.enrollment_ids()[0]
-        async with stack.api() as api:
-            reply = await api.post(f"/v1/workflow/{DEVINFOLOG}/start", params={"id": eid})
-        assert reply.status_code == 200, reply.text
-        async with asyncio.timeout(PATIENCE_S):
-            await client.get_workflow_handle(workflow_id(eid)).result()
+        await devinfolog_done(stack)
         assert store.accepted == [IntakeKind.REPORT]
         assert stack.sim.stats.webhook_failures == 0
 

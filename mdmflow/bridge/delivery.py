@@ -29,8 +29,7 @@ from mdmflow.mdm.bounded import MAX_CHAIN_ITEMS, bounded_error_chain
 from mdmflow.mdm.reports import ParsedReport
 from mdmflow.store.intake import IntakeKind, IntakeOutcome
 from mdmflow.store.payloads import PayloadStore
-from mdmflow.store.routes import Route, RouteRead, RouteStore, forget_route
-from mdmflow.workflows.carried_route import carried_route
+from mdmflow.store.routes import RouteRead, RouteStore, forget_route
 from mdmflow.workflows.models import COMMAND_REPORT_SIGNAL, CommandReport
 
 log = logging.getLogger(__name__)
@@ -82,29 +81,10 @@ class WebhookDelivery:
             return True
 
     @staticmethod
-    def carried(webhook: Webhook) -> Route | None:
-        """The route a report's UUID carries (``workflows.carried_route``), or None: such a
-        report is delivered before anything is stored, and stored only if that fails."""
-        if webhook.report is None:
-            return None
-        uuid = webhook.report.command_uuid
-        carried = carried_route(uuid)
-        if carried is None:
-            return None
-        return Route(
-            enrollment_id=webhook.enrollment_id,
-            command_uuid=uuid,
-            workflow_id=carried.workflow_id(webhook.enrollment_id),
-            workflow_name=carried.workflow_name,
-            request_type=carried.request_type,
-            step="",
-        )
-
-    @classmethod
-    def route_read(cls, webhook: Webhook) -> RouteRead | None:
+    def route_read(webhook: Webhook) -> RouteRead | None:
         """What the intake reads as it accepts ``webhook``: the recorded route of a report
         whose UUID does not carry one."""
-        if webhook.report is None or cls.carried(webhook) is not None:
+        if webhook.report is None or webhook.carried_route is not None:
             return None
         return RouteRead(webhook.enrollment_id, webhook.report.command_uuid)
 
@@ -143,12 +123,13 @@ class WebhookDelivery:
     ) -> Delivered:
         target = webhook.enrollment_id
         fields = webhook.log_fields
-        route = self.carried(webhook)
+        route = webhook.carried_route
         recorded = route is None
-        if read is not None and read.done:
-            route = read.route
-        elif route is None:
-            route = await self._routes.lookup(target, report.command_uuid)
+        if route is None:
+            if read is not None and read.done:
+                route = read.route
+            else:
+                route = await self._routes.lookup(target, report.command_uuid)
         if route is None:
             log.info("ignoring report for an unknown command", extra=fields)
             return Delivered(IntakeOutcome.UNROUTED)

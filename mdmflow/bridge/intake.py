@@ -74,7 +74,7 @@ class Intake:
         (:meth:`_deliver_first`)."""
         if not await self._delivery.wanted(webhook):
             return
-        if self._delivery.carried(webhook) is not None and not self._temporal_down:
+        if webhook.carried_route is not None and not self._temporal_down:
             await self._deliver_first(webhook, body)
             return
         read = self._delivery.route_read(webhook)

@@ -8,6 +8,7 @@ deliverable later from its stored bytes alone. Topics nobody acts on are read as
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -23,7 +24,9 @@ from mdmflow.mdm.checkin import (
 from mdmflow.mdm.reports import CommandStatus, ParsedReport, ReportError
 from mdmflow.mdm.webhook import CONNECT_TOPIC, AcknowledgeEvent, CheckinEvent, WebhookEvent
 from mdmflow.store.intake import IntakeKind
+from mdmflow.store.routes import Route
 from mdmflow.validation import first_error
+from mdmflow.workflows.carried_route import carried_route
 
 
 class WebhookRejectedError(ValueError):
@@ -44,6 +47,26 @@ class Webhook:
     @property
     def command_uuid(self) -> str:
         return self.report.command_uuid if self.report else ""
+
+    @functools.cached_property
+    def carried_route(self) -> Route | None:
+        """The route a report's UUID carries (``workflows.carried_route``), rebuilt with this
+        webhook's enrollment ID, or None (not a report, or a bare UUID): read once, as both
+        the intake and delivery ask."""
+        if self.report is None:
+            return None
+        uuid = self.report.command_uuid
+        carried = carried_route(uuid)
+        if carried is None:
+            return None
+        return Route(
+            enrollment_id=self.enrollment_id,
+            command_uuid=uuid,
+            workflow_id=carried.workflow_id(self.enrollment_id),
+            workflow_name=carried.workflow_name,
+            request_type=carried.request_type,
+            step="",
+        )
 
     @property
     def log_fields(self) -> dict[str, str]:

@@ -3,9 +3,10 @@ cannot be carried is refused at minting, and nothing else is read as a route."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mdmflow.workflows.carried_route import MAX_LENGTH, CarriedRoute, carried_route, carrying_uuid
@@ -58,10 +59,16 @@ def test_bare_uuids_and_strangers_carry_no_route() -> None:
         assert carried_route(value) is None, value
 
 
+CLEAN_PART = st.from_regex(r"[A-Za-z0-9._-]{1,30}", fullmatch=True)
+"""Parts that hold no separator and no control character: such a route always fits."""
+
+
+@example(request_type="R" * 25, name="n" * 30, instance="i" * 30)
 @given(
-    request_type=st.text(min_size=1, max_size=40),
-    name=st.text(min_size=1, max_size=80),
-    instance=st.none() | st.text(min_size=1, max_size=40),
+    request_type=st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,24}", fullmatch=True)
+    | st.text(min_size=1, max_size=40),
+    name=CLEAN_PART | st.text(min_size=1, max_size=80),
+    instance=st.none() | CLEAN_PART | st.text(min_size=1, max_size=40),
 )
 def test_whatever_is_minted_reads_back_as_its_route(
     request_type: str, name: str, instance: str | None
@@ -71,3 +78,8 @@ def test_whatever_is_minted_reads_back_as_its_route(
     if minted is not None:
         assert carried_route(minted) == route
         assert len(minted.encode("utf-8")) <= MAX_LENGTH
+    clean = re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,24}", request_type) and all(
+        re.fullmatch(r"[A-Za-z0-9._-]{1,30}", part) for part in (name, instance or "x")
+    )
+    if clean:  # at most 36 + 25 + 30 + 30 + 3 = 124 characters: always within the limit
+        assert minted is not None, route
